@@ -1,0 +1,217 @@
+import type { BuiltinErrorCode } from './error-codes.js';
+import { isBuiltinErrorCode } from './error-codes.js';
+import type { InputOf, OutputOf, StandardSchemaV1 } from './schema.js';
+import { majorOf } from './version.js';
+
+type Schema = StandardSchemaV1;
+
+/** Request → one response. */
+export interface CommandDef<I extends Schema = Schema, O extends Schema = Schema> {
+  readonly kind: 'command';
+  readonly input: I;
+  readonly output: O;
+  /** Every listed permission is required, checked before the input is even validated. */
+  readonly permission?: string | readonly string[];
+  /** How long the server lets the handler run, and the client's default wait. */
+  readonly timeoutMs?: number;
+  readonly description?: string;
+  /** A stable number for binary wire formats; changing it breaks deployed clients. */
+  readonly wireId?: number;
+}
+
+/** Request → many items, then an end or an error (the fetch_ml seed's log streaming). */
+export interface StreamDef<I extends Schema = Schema, T extends Schema = Schema> {
+  readonly kind: 'stream';
+  readonly input: I;
+  readonly item: T;
+  readonly permission?: string | readonly string[];
+  /** Longest the whole stream may run; unset means until the caller cancels or the handler ends. */
+  readonly timeoutMs?: number;
+  readonly description?: string;
+  readonly wireId?: number;
+}
+
+/** Server → client push. */
+export interface EventDef<P extends Schema = Schema> {
+  readonly kind: 'event';
+  readonly payload: P;
+  readonly description?: string;
+  readonly wireId?: number;
+}
+
+/** A named error both ends know, like buster's WsErrorCode. */
+export interface ErrorDef<D extends Schema | undefined = Schema | undefined> {
+  readonly message: string;
+  readonly data?: D;
+}
+
+export type MemberDef = CommandDef<any, any> | StreamDef<any, any>;
+
+/** A resource groups what belongs together, so `jobs.queue` and `jobs.cancel` read as one table. */
+export interface ResourceDef {
+  readonly commands?: Readonly<Record<string, MemberDef>>;
+  readonly events?: Readonly<Record<string, EventDef<any>>>;
+}
+
+export interface ProtocolDef {
+  /** Both ends must use the same name. */
+  readonly name: string;
+  /** `major.minor.patch`; client and server must share the major. */
+  readonly version: string;
+  readonly resources: Readonly<Record<string, ResourceDef>>;
+  readonly errors?: Readonly<Record<string, ErrorDef<any>>>;
+}
+
+/** A command (or stream) with the dotted name it is called by. */
+export type NamedMember = MemberDef & { readonly name: string };
+export type NamedEvent = EventDef & { readonly name: string };
+
+/** A checked protocol definition: the single source of truth both ends import. */
+export interface Protocol<D extends ProtocolDef = ProtocolDef> {
+  readonly name: D['name'];
+  readonly version: D['version'];
+  readonly definition: D;
+  /** Commands and streams by dotted name, e.g. `jobs.queue`. */
+  readonly commands: ReadonlyMap<string, NamedMember>;
+  /** Events by dotted name, e.g. `jobs.updated`. */
+  readonly events: ReadonlyMap<string, NamedEvent>;
+  readonly errors: ReadonlyMap<string, ErrorDef>;
+}
+
+/** Declares a command. @example command({ input: z.object({ id: z.string() }), output: Job, permission: 'jobs:read' }) */
+export function command<I extends Schema, O extends Schema>(
+  def: Omit<CommandDef<I, O>, 'kind'>,
+): CommandDef<I, O> {
+  return { kind: 'command', ...def };
+}
+
+/** Declares a streamed command. @example stream({ input: z.object({ jobId: z.string() }), item: LogLine }) */
+export function stream<I extends Schema, T extends Schema>(
+  def: Omit<StreamDef<I, T>, 'kind'>,
+): StreamDef<I, T> {
+  return { kind: 'stream', ...def };
+}
+
+/** Declares a server → client event. @example event(z.object({ id: z.string(), state: JobState })) */
+export function event<P extends Schema>(
+  payload: P,
+  options: Omit<EventDef<P>, 'kind' | 'payload'> = {},
+): EventDef<P> {
+  return { kind: 'event', payload, ...options };
+}
+
+/** Declares a named error. @example error('Job not found', z.object({ id: z.string() })) */
+export function error<D extends Schema | undefined = undefined>(message: string, data?: D): ErrorDef<D> {
+  return data === undefined ? ({ message } as ErrorDef<D>) : { message, data };
+}
+
+const MEMBER_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
+const ERROR_CODE = /^[A-Z][A-Z0-9_]*$/;
+
+/**
+ * Checks a definition and indexes it by dotted name. Throws a TypeError naming the first problem:
+ * a bad name, a version that is not `major.minor.patch`, an error code that shadows a built-in one,
+ * or a wire id used twice.
+ *
+ * @example
+ * export const api = defineProtocol({
+ *   name: 'jobs', version: '1.0.0',
+ *   resources: { jobs: { commands: { status: command({ input: z.object({ id: z.string() }), output: Job }) } } },
+ * });
+ */
+export function defineProtocol<const D extends ProtocolDef>(definition: D): Protocol<D> {
+  if (!definition.name) throw new TypeError('protocol name must not be empty');
+  if (majorOf(definition.version) === undefined) {
+    throw new TypeError(`protocol version "${definition.version}" is not major.minor.patch`);
+  }
+  const commands = new Map<string, NamedMember>();
+  const events = new Map<string, NamedEvent>();
+  const wireIds = new Map<string, string>();
+  const claimWireId = (space: string, id: number | undefined, name: string) => {
+    if (id === undefined) return;
+    if (!Number.isInteger(id) || id < 0)
+      throw new TypeError(`${name}: wireId must be a non-negative integer`);
+    const key = `${space}:${id}`;
+    const holder = wireIds.get(key);
+    if (holder) throw new TypeError(`${name}: wireId ${id} is already used by ${holder}`);
+    wireIds.set(key, name);
+  };
+  for (const [resource, members] of Object.entries(definition.resources)) {
+    if (!MEMBER_NAME.test(resource))
+      throw new TypeError(`resource name "${resource}" must match ${MEMBER_NAME}`);
+    for (const [member, def] of Object.entries(members.commands ?? {})) {
+      if (!MEMBER_NAME.test(member))
+        throw new TypeError(`command name "${member}" must match ${MEMBER_NAME}`);
+      const name = `${resource}.${member}`;
+      claimWireId('command', def.wireId, name);
+      commands.set(name, { ...def, name });
+    }
+    for (const [member, def] of Object.entries(members.events ?? {})) {
+      if (!MEMBER_NAME.test(member)) throw new TypeError(`event name "${member}" must match ${MEMBER_NAME}`);
+      const name = `${resource}.${member}`;
+      claimWireId('event', def.wireId, name);
+      events.set(name, { ...def, name });
+    }
+  }
+  const errors = new Map<string, ErrorDef>();
+  for (const [code, def] of Object.entries(definition.errors ?? {})) {
+    if (!ERROR_CODE.test(code)) throw new TypeError(`error code "${code}" must match ${ERROR_CODE}`);
+    if (isBuiltinErrorCode(code))
+      throw new TypeError(`error code "${code}" is built in and cannot be redefined`);
+    errors.set(code, def);
+  }
+  return { name: definition.name, version: definition.version, definition, commands, events, errors };
+}
+
+// ---- Types derived from a protocol: what makes `client.call('jobs.queue', …)` typed without codegen.
+
+type DefOf<P> = P extends Protocol<infer D> ? D : never;
+type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void
+  ? I
+  : never;
+type Flatten<Res, Field extends keyof ResourceDef> = UnionToIntersection<
+  {
+    [R in keyof Res & string]: Res[R] extends { readonly [F in Field]: infer M }
+      ? { [C in keyof M & string as `${R}.${C}`]: M[C] }
+      : never;
+  }[keyof Res & string]
+>;
+
+/** Every command and stream of a protocol by dotted name. */
+export type CommandsOf<P> = Flatten<DefOf<P>['resources'], 'commands'>;
+/** Every event of a protocol by dotted name. */
+export type EventsOf<P> = Flatten<DefOf<P>['resources'], 'events'>;
+
+/** Names of request → response commands. */
+export type CommandName<P> = {
+  [K in keyof CommandsOf<P> & string]: CommandsOf<P>[K] extends CommandDef<any, any> ? K : never;
+}[keyof CommandsOf<P> & string];
+/** Names of streamed commands. */
+export type StreamName<P> = {
+  [K in keyof CommandsOf<P> & string]: CommandsOf<P>[K] extends StreamDef<any, any> ? K : never;
+}[keyof CommandsOf<P> & string];
+export type EventName<P> = keyof EventsOf<P> & string;
+
+type Member<P, K> = K extends keyof CommandsOf<P> ? CommandsOf<P>[K] : never;
+/** What the caller passes. */
+export type CallInput<P, K> = Member<P, K> extends { input: infer I } ? InputOf<I> : never;
+/** What the handler receives after validation. */
+export type HandlerInput<P, K> = Member<P, K> extends { input: infer I } ? OutputOf<I> : never;
+/** What the caller gets back. */
+export type CallOutput<P, K> = Member<P, K> extends CommandDef<any, infer O> ? OutputOf<O> : never;
+/** What the handler returns. */
+export type HandlerOutput<P, K> = Member<P, K> extends CommandDef<any, infer O> ? InputOf<O> : never;
+/** One item of a streamed command, as the caller receives it. */
+export type StreamItem<P, K> = Member<P, K> extends StreamDef<any, infer T> ? OutputOf<T> : never;
+/** One item of a streamed command, as the handler yields it. */
+export type HandlerItem<P, K> = Member<P, K> extends StreamDef<any, infer T> ? InputOf<T> : never;
+/** An event's payload. */
+export type EventPayload<P, K> = K extends keyof EventsOf<P>
+  ? EventsOf<P>[K] extends EventDef<infer S>
+    ? OutputOf<S>
+    : never
+  : never;
+/** Codes a call may fail with: the protocol's own and the built-in ones. */
+export type ErrorCode<P> = (keyof NonNullable<DefOf<P>['errors']> & string) | BuiltinErrorCode;
+/** Codes of the protocol's own errors, the ones handlers may throw. */
+export type DomainErrorCode<P> = keyof NonNullable<DefOf<P>['errors']> & string;

@@ -1,0 +1,304 @@
+import { randomUUID } from 'node:crypto';
+import { CLOSE_CODES } from '../protocol/close-codes.js';
+import { RequestError } from '../protocol/errors.js';
+import { versionMismatch } from '../protocol/version.js';
+import type { Socket, UpgradeRequest } from '../transport/socket.js';
+import type { Frame } from '../wire/format.js';
+import type { CallId, Message, ServerMessage } from '../wire/message.js';
+import type { AuthOutcome, Principal } from './auth/authenticator.js';
+import { dispatch } from './dispatch.js';
+import { newTraceId, toErrorMessage } from './errors.js';
+import type { ConnectionInfo } from './handlers.js';
+import { TokenBucket } from './rate-limit.js';
+import type { Runtime } from './runtime.js';
+
+type State = 'hello' | 'authenticating' | 'challenge' | 'open' | 'closed';
+
+/** Longest `setTimeout` delay; a later expiry is re-armed when this one fires. */
+const MAX_TIMER_MS = 2_147_483_647;
+/** How long a closing peer gets to answer the close frame before the socket is dropped. */
+const CLOSE_GRACE_MS = 1000;
+
+/**
+ * One client connection: its handshake, its running calls, its limits and its liveness.
+ * Owns the socket; nothing else writes to it.
+ */
+export class Connection implements ConnectionInfo {
+  readonly id = randomUUID();
+  /** Calls running now, by id; aborting one ends its handler's signal. */
+  readonly inFlight = new Map<CallId, AbortController>();
+  /** When the last frame of any kind arrived (ms since epoch): what dead-peer detection watches. */
+  lastSeenAt = Date.now();
+  /** Round-trip time measured by the last ping this server sent, in ms. */
+  rttMs: number | undefined;
+  private state: State = 'hello';
+  private principalValue: Principal | undefined;
+  private verifyChallenge: ((response: unknown) => AuthOutcome | Promise<AuthOutcome>) | undefined;
+  private readonly bucket: TokenBucket;
+  private handshakeTimer: ReturnType<typeof setTimeout> | undefined;
+  private expiryTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    readonly runtime: Runtime,
+    private readonly socket: Socket,
+    readonly request: UpgradeRequest,
+  ) {
+    const { limits } = runtime;
+    this.bucket = new TokenBucket(limits.ratePerSecond, limits.rateBurst, Date.now());
+    this.handshakeTimer = setTimeout(() => {
+      const waitingFor = this.state === 'challenge' ? 'challenge response' : 'hello';
+      this.close(
+        CLOSE_CODES.HANDSHAKE_TIMEOUT.code,
+        `no ${waitingFor} within ${limits.handshakeTimeoutMs} ms`,
+      );
+    }, limits.handshakeTimeoutMs);
+    socket.listen({
+      message: (frame) => this.receive(frame),
+      close: (code, reason) => this.closedBySocket(code, reason),
+    });
+  }
+
+  get principal(): Principal {
+    if (!this.principalValue) throw new Error('connection is not authenticated yet');
+    return this.principalValue;
+  }
+
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
+  /** Encodes and sends; formats that cannot carry a message kind encode it as null and it is skipped. */
+  send(message: ServerMessage): void {
+    if (this.state === 'closed') return;
+    let frame: Frame | null;
+    try {
+      frame = this.runtime.wire.encode(message);
+    } catch (error) {
+      // Only our own values can fail to encode (a BigInt in an output, say): report it as ours.
+      if (message.type === 'error' || !('id' in message)) {
+        this.runtime.logger.error('could not encode a message', {
+          traceId: newTraceId(),
+          connectionId: this.id,
+          error,
+        });
+        return;
+      }
+      this.send(
+        toErrorMessage(this.runtime, error, message.id, { connectionId: this.id, command: message.command }),
+      );
+      return;
+    }
+    if (frame !== null) this.sendFrame(frame);
+  }
+
+  /** Sends an already encoded frame (a broadcast encodes once for all). Enforces the send buffer limit. */
+  sendFrame(frame: Frame): void {
+    if (this.state === 'closed') return;
+    this.socket.send(frame);
+    if (this.socket.bufferedAmount > this.runtime.limits.maxBufferedBytes) {
+      this.close(
+        CLOSE_CODES.SLOW_CONSUMER.code,
+        `send buffer over ${this.runtime.limits.maxBufferedBytes} bytes`,
+        true,
+      );
+    }
+  }
+
+  /**
+   * Closes with a code and reason, aborting running calls. `hard` drops the socket after a short
+   * grace: a peer that does not read will never answer the close frame.
+   */
+  close(code: number, reason: string, hard = false): void {
+    if (this.state === 'closed') return;
+    this.finish(code, reason);
+    this.socket.close(code, reason);
+    if (hard) setTimeout(() => this.socket.terminate(), CLOSE_GRACE_MS).unref?.();
+  }
+
+  private receive(frame: Frame): void {
+    if (this.state === 'closed') return;
+    const now = Date.now();
+    this.lastSeenAt = now;
+    const debt = this.bucket.take(now);
+    if (debt > this.runtime.limits.rateBurst) {
+      this.close(CLOSE_CODES.RATE_LIMIT_ABUSE.code, 'kept sending past the rate limit', true);
+      return;
+    }
+    const decoded = this.runtime.wire.decode(frame);
+    if (!decoded.ok) {
+      const { error } = decoded;
+      if (error.code === 'UNSUPPORTED_FRAME') this.close(CLOSE_CODES.UNSUPPORTED_DATA.code, error.message);
+      else if (error.code === 'INCOMPATIBLE')
+        this.close(CLOSE_CODES.INCOMPATIBLE_PROTOCOL.code, error.message);
+      else if (this.state !== 'open') this.close(CLOSE_CODES.PROTOCOL_ERROR.code, error.message);
+      else {
+        this.send({
+          type: 'error',
+          ...(error.id === undefined ? {} : { id: error.id }),
+          code: 'BAD_MESSAGE',
+          message: error.message,
+        });
+      }
+      return;
+    }
+    const message = decoded.message;
+    if (this.state === 'open') this.receiveOpen(message, debt, now);
+    else this.receiveHandshake(message);
+  }
+
+  private receiveOpen(message: Message, debt: number, now: number): void {
+    switch (message.type) {
+      case 'call':
+        if (debt > 0) {
+          this.send({
+            type: 'error',
+            id: message.id,
+            code: 'RATE_LIMITED',
+            message: `more than ${this.runtime.limits.ratePerSecond} messages per second`,
+            data: { retryAfterMs: this.bucket.retryAfterMs() },
+            command: message.command,
+          });
+          return;
+        }
+        dispatch(this, message);
+        return;
+      case 'cancel':
+        // Cancels go through even past the rate limit: they only ever reduce load.
+        this.inFlight.get(message.id)?.abort(new RequestError('CANCELLED', 'cancelled by the caller'));
+        return;
+      case 'ping':
+        if (debt === 0) this.send({ type: 'pong', ts: message.ts, at: now });
+        return;
+      case 'pong':
+        this.rttMs = Math.max(0, now - message.ts);
+        return;
+      case 'hello':
+      case 'auth':
+        this.close(CLOSE_CODES.PROTOCOL_ERROR.code, `unexpected ${message.type} after the handshake`);
+        return;
+      default:
+        this.send({ type: 'error', code: 'BAD_MESSAGE', message: `a client may not send "${message.type}"` });
+    }
+  }
+
+  private receiveHandshake(message: Message): void {
+    if (this.state === 'hello' && message.type === 'hello') {
+      const mismatch = versionMismatch(this.runtime.protocol, {
+        name: message.protocol,
+        version: message.version,
+      });
+      if (mismatch) {
+        this.close(CLOSE_CODES.INCOMPATIBLE_PROTOCOL.code, mismatch);
+        return;
+      }
+      this.state = 'authenticating';
+      this.settleAuth(() =>
+        this.runtime.auth.authenticate({ credentials: message.credentials, request: this.request }),
+      );
+      return;
+    }
+    if (this.state === 'challenge' && message.type === 'auth' && this.verifyChallenge) {
+      const verify = this.verifyChallenge;
+      this.verifyChallenge = undefined;
+      this.state = 'authenticating';
+      this.settleAuth(() => verify(message.response));
+      return;
+    }
+    const expected = this.state === 'challenge' ? 'auth' : this.state === 'hello' ? 'hello' : 'nothing';
+    this.close(
+      CLOSE_CODES.PROTOCOL_ERROR.code,
+      `expected ${expected} during the handshake, got ${message.type}`,
+    );
+  }
+
+  private settleAuth(step: () => AuthOutcome | Promise<AuthOutcome>): void {
+    let outcome: AuthOutcome | Promise<AuthOutcome>;
+    try {
+      outcome = step();
+    } catch (error) {
+      this.authFault(error);
+      return;
+    }
+    Promise.resolve(outcome).then(
+      (result) => this.applyAuth(result),
+      (error) => this.authFault(error),
+    );
+  }
+
+  private authFault(error: unknown): void {
+    const traceId = newTraceId();
+    this.runtime.logger.error('authenticator failed', { traceId, connectionId: this.id, error });
+    this.close(CLOSE_CODES.HANDSHAKE_FAILED.code, `authentication failed (trace ${traceId})`);
+  }
+
+  private applyAuth(outcome: AuthOutcome): void {
+    if (this.state !== 'authenticating') return;
+    if (outcome.ok === 'challenge') {
+      this.state = 'challenge';
+      this.verifyChallenge = (response) => outcome.verify(response);
+      this.send({ type: 'challenge', challenge: outcome.challenge });
+      return;
+    }
+    if (!outcome.ok) {
+      this.close(CLOSE_CODES.HANDSHAKE_FAILED.code, outcome.reason);
+      return;
+    }
+    const principal = outcome.principal;
+    if (principal.expiresAt !== undefined && principal.expiresAt <= Date.now()) {
+      this.close(CLOSE_CODES.HANDSHAKE_FAILED.code, 'credentials already expired');
+      return;
+    }
+    if (this.runtime.shuttingDown) {
+      this.close(CLOSE_CODES.SERVICE_RESTART.code, 'server shutting down');
+      return;
+    }
+    clearTimeout(this.handshakeTimer);
+    this.principalValue = principal;
+    this.state = 'open';
+    const { limits, protocol } = this.runtime;
+    this.send({
+      type: 'welcome',
+      connectionId: this.id,
+      protocol: protocol.name,
+      version: protocol.version,
+      principal: { id: principal.id, permissions: principal.permissions },
+      ...(principal.expiresAt === undefined ? {} : { expiresAt: principal.expiresAt }),
+      heartbeatMs: limits.heartbeatMs,
+      limits: {
+        maxMessageBytes: limits.maxMessageBytes,
+        maxInFlight: limits.maxInFlight,
+        ratePerSecond: limits.ratePerSecond,
+      },
+    });
+    if (principal.expiresAt !== undefined) this.armExpiry(principal.expiresAt);
+    this.runtime.opened(this);
+  }
+
+  private armExpiry(expiresAt: number): void {
+    const delay = expiresAt - Date.now();
+    this.expiryTimer = setTimeout(
+      () => {
+        if (Date.now() < expiresAt) return this.armExpiry(expiresAt);
+        this.send({ type: 'goodbye', reason: 'credentials expired' });
+        this.close(CLOSE_CODES.SESSION_EXPIRED.code, 'credentials expired');
+      },
+      Math.max(0, Math.min(delay, MAX_TIMER_MS)),
+    );
+  }
+
+  private closedBySocket(code: number, reason: string): void {
+    if (this.state !== 'closed') this.finish(code, reason);
+  }
+
+  /** Leaves every state exactly once: stops timers, ends running calls, tells the server. */
+  private finish(code: number, reason: string): void {
+    const wasOpen = this.state === 'open';
+    this.state = 'closed';
+    clearTimeout(this.handshakeTimer);
+    clearTimeout(this.expiryTimer);
+    for (const controller of this.inFlight.values()) {
+      controller.abort(new RequestError('DISCONNECTED', `connection closed: ${code} ${reason}`));
+    }
+    if (wasOpen) this.runtime.closed(this, code, reason);
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Every limit a server enforces, with its default. docs/limits.md lists the same table;
+ * test/server/limits.test.ts keeps the two in step.
+ */
+export interface Limits {
+  /** Largest frame accepted; a larger one closes the connection with 1009. */
+  readonly maxMessageBytes: number;
+  /** Calls (and streams) running at once per connection; one more gets TOO_MANY_IN_FLIGHT. */
+  readonly maxInFlight: number;
+  /** Sustained messages per second per connection; past it, calls get RATE_LIMITED. */
+  readonly ratePerSecond: number;
+  /** Messages a connection may send in a burst above the sustained rate. */
+  readonly rateBurst: number;
+  /** Bytes queued to a connection that is not reading; past it, close 4201. */
+  readonly maxBufferedBytes: number;
+  /** Time from socket open to a completed handshake; past it, close 4101. */
+  readonly handshakeTimeoutMs: number;
+  /** Interval between server pings. */
+  readonly heartbeatMs: number;
+  /** Silence from a peer (no message of any kind) after which it is dead; close 4200. */
+  readonly heartbeatTimeoutMs: number;
+  /** Server-side timeout of a command that declares none. */
+  readonly defaultCallTimeoutMs: number;
+  /** How long `close()` lets running calls finish before aborting them. */
+  readonly shutdownGraceMs: number;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  maxMessageBytes: 1024 * 1024,
+  maxInFlight: 64,
+  ratePerSecond: 1000,
+  rateBurst: 2000,
+  maxBufferedBytes: 8 * 1024 * 1024,
+  handshakeTimeoutMs: 10_000,
+  heartbeatMs: 15_000,
+  heartbeatTimeoutMs: 45_000,
+  defaultCallTimeoutMs: 30_000,
+  shutdownGraceMs: 10_000,
+};

@@ -1,0 +1,32 @@
+import type { NamedMember, Protocol } from '../protocol/define.js';
+import type { WireFormat } from '../wire/format.js';
+import type { Authenticator } from './auth/authenticator.js';
+import type { Connection } from './connection.js';
+import type { Pusher } from './handlers.js';
+import type { Limits } from './limits.js';
+import type { Logger } from './logger.js';
+
+/** A command bound to its handler, with its permissions normalised to a list. */
+export interface Route {
+  readonly def: NamedMember;
+  readonly permissions: readonly string[];
+  readonly handler: (input: unknown, ctx: any) => unknown;
+}
+
+/** What every connection of one server shares. Internal: not exported from the package. */
+export interface Runtime {
+  readonly protocol: Protocol;
+  readonly wire: WireFormat;
+  readonly limits: Limits;
+  readonly logger: Logger;
+  readonly auth: Authenticator;
+  readonly routes: ReadonlyMap<string, Route>;
+  readonly validateOutput: boolean;
+  readonly pusher: Pusher<any>;
+  readonly shuttingDown: boolean;
+  /** Called when a connection completes its handshake, and when it closes. */
+  opened(connection: Connection): void;
+  closed(connection: Connection, code: number, reason: string): void;
+  /** Called each time a call finishes, so shutdown can tell when nothing runs any more. */
+  settled(): void;
+}

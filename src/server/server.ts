@@ -1,0 +1,276 @@
+import type { Server as HttpServer } from 'node:http';
+import { CLOSE_CODES } from '../protocol/close-codes.js';
+import type { EventName, EventPayload, Protocol } from '../protocol/define.js';
+import { RequestError } from '../protocol/errors.js';
+import { describeIssues, validate } from '../protocol/schema.js';
+import type { ServerTransport, Socket, UpgradeRequest } from '../transport/socket.js';
+import { wsServerTransport } from '../transport/ws-server.js';
+import type { Frame, WireFormat } from '../wire/format.js';
+import { jsonWire } from '../wire/json.js';
+import { anonymous } from './auth/anonymous.js';
+import type { Authenticator } from './auth/authenticator.js';
+import { Connection } from './connection.js';
+import type { ConnectionInfo, Handlers, Pusher } from './handlers.js';
+import { DEFAULT_LIMITS, type Limits } from './limits.js';
+import { consoleLogger, type Logger } from './logger.js';
+import type { Route, Runtime } from './runtime.js';
+
+export interface ServerOptions<P extends Protocol<any>> {
+  readonly protocol: P;
+  readonly handlers: Handlers<P>;
+  /** Listen on this port (0 for any free one). One of `port`, `server` or `transport` is required. */
+  readonly port?: number;
+  readonly host?: string;
+  /** Attach to an existing node:http server instead of listening on a port. */
+  readonly server?: HttpServer;
+  /** Upgrade path, e.g. `/ws`; any path when unset. */
+  readonly path?: string;
+  /** A custom transport, e.g. `memoryTransport().server` in tests. */
+  readonly transport?: ServerTransport;
+  /** Defaults to the native JSON wire. */
+  readonly wire?: WireFormat;
+  /** Defaults to `anonymous()`: everyone in, no permissions. */
+  readonly auth?: Authenticator;
+  readonly limits?: Partial<Limits>;
+  readonly logger?: Logger;
+  /** Check handler outputs and stream items against their schemas (a mismatch is INTERNAL). Default true. */
+  readonly validateOutput?: boolean;
+  /** Called after a handshake completes, and when an open connection closes. */
+  readonly onConnect?: (connection: ConnectionInfo) => void;
+  readonly onDisconnect?: (connection: ConnectionInfo, code: number, reason: string) => void;
+}
+
+export interface CloseOptions {
+  /** How long running calls may go on; then they are aborted with UNAVAILABLE. Default `limits.shutdownGraceMs`. */
+  readonly graceMs?: number;
+  /** Sent in the goodbye so clients reconnect there (goval's redirect). */
+  readonly reconnectUrl?: string;
+  readonly reason?: string;
+}
+
+/** A running Switchboard server. */
+export class Server<P extends Protocol<any>> implements Pusher<P> {
+  private readonly connections = new Map<string, Connection>();
+  private readonly byUser = new Map<string, Set<Connection>>();
+  private readonly runtime: Runtime;
+  private readonly heartbeat: ReturnType<typeof setInterval>;
+  private shuttingDown = false;
+  private closing: Promise<void> | undefined;
+  private idle: (() => void) | undefined;
+
+  /** @internal use {@link createServer} */
+  constructor(
+    private readonly options: ServerOptions<P>,
+    private readonly transport: ServerTransport,
+    readonly limits: Limits,
+  ) {
+    const server = this;
+    this.runtime = {
+      protocol: options.protocol,
+      wire: options.wire ?? jsonWire,
+      limits,
+      logger: options.logger ?? consoleLogger,
+      auth: options.auth ?? anonymous(),
+      routes: bindRoutes(options.protocol, options.handlers),
+      validateOutput: options.validateOutput ?? true,
+      pusher: this,
+      get shuttingDown() {
+        return server.shuttingDown;
+      },
+      opened: (connection) => this.register(connection),
+      closed: (connection, code, reason) => this.unregister(connection, code, reason),
+      settled: () => {
+        if (this.idle && this.runningCalls() === 0) this.idle();
+      },
+    };
+    this.heartbeat = setInterval(() => this.sweep(), limits.heartbeatMs);
+    this.heartbeat.unref?.();
+  }
+
+  /** @internal */
+  accept(socket: Socket, request: UpgradeRequest): void {
+    if (this.shuttingDown) {
+      socket.close(CLOSE_CODES.SERVICE_RESTART.code, 'server shutting down');
+      return;
+    }
+    new Connection(this.runtime, socket, request);
+  }
+
+  /** The port listened on, when the server listens on one. */
+  get port(): number | undefined {
+    const transport = this.transport as { port?: () => number };
+    return transport.port?.();
+  }
+
+  /** `ws://host:port/path` for clients on this machine. */
+  get url(): string {
+    return `ws://${this.options.host ?? '127.0.0.1'}:${this.port}${this.options.path ?? ''}`;
+  }
+
+  /** Open connections (handshake completed). */
+  list(): ConnectionInfo[] {
+    return [...this.connections.values()];
+  }
+
+  pushTo<E extends EventName<P>>(connectionId: string, event: E, payload: EventPayload<P, E>): number {
+    const connection = this.connections.get(connectionId);
+    if (!connection) return 0;
+    connection.sendFrame(this.encodeEvent(event, payload));
+    return 1;
+  }
+
+  pushToUser<E extends EventName<P>>(userId: string, event: E, payload: EventPayload<P, E>): number {
+    const connections = this.byUser.get(userId);
+    if (!connections?.size) return 0;
+    const frame = this.encodeEvent(event, payload);
+    for (const connection of connections) connection.sendFrame(frame);
+    return connections.size;
+  }
+
+  broadcast<E extends EventName<P>>(event: E, payload: EventPayload<P, E>): number {
+    if (!this.connections.size) return 0;
+    const frame = this.encodeEvent(event, payload);
+    for (const connection of this.connections.values()) connection.sendFrame(frame);
+    return this.connections.size;
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, say goodbye (with where to reconnect), refuse new calls
+   * with UNAVAILABLE, let running calls finish within the grace period, then close with 1012.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    this.closing ??= this.shutdown(options);
+    return this.closing;
+  }
+
+  private async shutdown(options: CloseOptions): Promise<void> {
+    this.shuttingDown = true;
+    clearInterval(this.heartbeat);
+    // Not awaited yet: `ws` reports itself closed only once every socket is gone.
+    const stopped = this.transport.stop();
+    const reason = options.reason ?? 'server shutting down';
+    for (const connection of this.connections.values()) {
+      connection.send({
+        type: 'goodbye',
+        reason,
+        ...(options.reconnectUrl ? { reconnectUrl: options.reconnectUrl } : {}),
+      });
+    }
+    const graceMs = options.graceMs ?? this.limits.shutdownGraceMs;
+    if (this.runningCalls() > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, graceMs);
+        this.idle = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    for (const connection of this.connections.values()) {
+      for (const controller of connection.inFlight.values()) {
+        controller.abort(
+          new RequestError('UNAVAILABLE', `server shut down before the call finished (${graceMs} ms grace)`),
+        );
+      }
+      connection.close(CLOSE_CODES.SERVICE_RESTART.code, reason);
+    }
+    await stopped;
+  }
+
+  private runningCalls(): number {
+    let running = 0;
+    for (const connection of this.connections.values()) running += connection.inFlight.size;
+    return running;
+  }
+
+  private encodeEvent(event: string, payload: unknown): Frame {
+    const def = this.options.protocol.events.get(event);
+    if (!def) throw new TypeError(`unknown event "${event}"`);
+    const checked = validate(def.payload, payload);
+    if (checked instanceof Promise)
+      throw new TypeError(`event "${event}" has an async schema; events need a synchronous one`);
+    if (!checked.ok)
+      throw new TypeError(`payload of event "${event}" is invalid: ${describeIssues(checked.issues)}`);
+    const frame = this.runtime.wire.encode({ type: 'event', event, payload: checked.value });
+    if (frame === null) throw new TypeError(`wire ${this.runtime.wire.name} cannot carry event "${event}"`);
+    return frame;
+  }
+
+  private register(connection: Connection): void {
+    this.connections.set(connection.id, connection);
+    const userId = connection.principal.id;
+    const set = this.byUser.get(userId) ?? new Set();
+    this.byUser.set(userId, set);
+    set.add(connection);
+    this.options.onConnect?.(connection);
+  }
+
+  private unregister(connection: Connection, code: number, reason: string): void {
+    this.connections.delete(connection.id);
+    const set = this.byUser.get(connection.principal.id);
+    set?.delete(connection);
+    if (set?.size === 0) this.byUser.delete(connection.principal.id);
+    this.options.onDisconnect?.(connection, code, reason);
+    if (this.idle && this.runningCalls() === 0) this.idle();
+  }
+
+  /** One timer for all connections: close the silent ones, ping the rest. */
+  private sweep(): void {
+    const now = Date.now();
+    const { heartbeatTimeoutMs } = this.limits;
+    for (const connection of this.connections.values()) {
+      if (now - connection.lastSeenAt > heartbeatTimeoutMs) {
+        connection.close(
+          CLOSE_CODES.HEARTBEAT_TIMEOUT.code,
+          `nothing received for ${heartbeatTimeoutMs} ms`,
+          true,
+        );
+      } else {
+        connection.send({ type: 'ping', ts: now });
+      }
+    }
+  }
+}
+
+function bindRoutes(protocol: Protocol, handlers: object): Map<string, Route> {
+  const routes = new Map<string, Route>();
+  for (const [name, def] of protocol.commands) {
+    const [resource, member] = name.split('.') as [string, string];
+    const handler = (handlers as Record<string, Record<string, unknown> | undefined>)[resource]?.[member];
+    if (typeof handler !== 'function') throw new TypeError(`no handler for command "${name}"`);
+    const permission = def.permission;
+    const permissions =
+      permission === undefined ? [] : typeof permission === 'string' ? [permission] : [...permission];
+    routes.set(name, { def, permissions, handler: handler as Route['handler'] });
+  }
+  return routes;
+}
+
+/**
+ * Starts a server for a protocol and resolves once it accepts connections.
+ *
+ * @example
+ * const server = await createServer({ protocol: api, handlers, port: 8080, auth: apiKeys(store) });
+ */
+export async function createServer<P extends Protocol<any>>(options: ServerOptions<P>): Promise<Server<P>> {
+  const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
+  for (const [name, value] of Object.entries(limits)) {
+    if (typeof value !== 'number' || !(value > 0))
+      throw new TypeError(`limit ${name} must be a positive number`);
+  }
+  const transport =
+    options.transport ??
+    (options.port !== undefined || options.server
+      ? wsServerTransport({
+          port: options.port,
+          host: options.host,
+          server: options.server,
+          path: options.path,
+          maxPayload: limits.maxMessageBytes,
+        })
+      : undefined);
+  if (!transport) throw new TypeError('createServer needs one of: port, server, transport');
+  const server = new Server(options, transport, limits);
+  await transport.start((socket, request) => server.accept(socket, request));
+  return server;
+}

@@ -1,0 +1,48 @@
+import type { Frame } from '../wire/format.js';
+
+/** What a socket tells its owner. `close` fires exactly once, after the last `message`. */
+export interface SocketListener {
+  open?(): void;
+  message(frame: Frame): void;
+  close(code: number, reason: string): void;
+}
+
+/**
+ * One WebSocket connection as the server and client see it, whatever carries it
+ * (`ws` on Node, the browser's WebSocket, or the in-memory pair used in tests).
+ */
+export interface Socket {
+  send(frame: Frame): void;
+  /** Starts the closing handshake. `reason` is cut to the 123 bytes a close frame can hold. */
+  close(code: number, reason?: string): void;
+  /** Drops the connection without a closing handshake, for a peer that has stopped reading. */
+  terminate(): void;
+  /** Bytes accepted by `send` but not yet handed to the network: how far the peer lags behind. */
+  readonly bufferedAmount: number;
+  listen(listener: SocketListener): void;
+}
+
+/** The HTTP upgrade request a connection arrived with; authenticators read tokens from it. */
+export interface UpgradeRequest {
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly remoteAddress?: string;
+}
+
+/** Accepts connections for a server: a `ws` server on a port, attached to an http server, or in memory. */
+export interface ServerTransport {
+  start(accept: (socket: Socket, request: UpgradeRequest) => void): Promise<void>;
+  /** Stops accepting; open sockets stay open for the server to close. */
+  stop(): Promise<void>;
+}
+
+/** Opens a client socket to a URL. */
+export type Connector = (url: string) => Socket;
+
+/** Cuts a close reason to the 123 bytes a close frame allows, without splitting a character. */
+export function closeReason(reason: string | undefined): string {
+  if (!reason) return '';
+  const bytes = new TextEncoder().encode(reason);
+  if (bytes.length <= 123) return reason;
+  return new TextDecoder().decode(bytes.slice(0, 120)).replace(/\uFFFD$/, '');
+}

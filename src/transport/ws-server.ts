@@ -1,0 +1,113 @@
+import type { Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import type { Frame } from '../wire/format.js';
+import {
+  closeReason,
+  type ServerTransport,
+  type Socket,
+  type SocketListener,
+  type UpgradeRequest,
+} from './socket.js';
+
+export interface WsServerOptions {
+  /** Listen on this port (0 picks a free one). Ignored when `server` is given. */
+  readonly port?: number;
+  readonly host?: string;
+  /** Attach to an existing http server (Express, Fastify, Koa... all expose one). */
+  readonly server?: HttpServer;
+  /** Only upgrade requests to this path; others get 400 from `ws`. */
+  readonly path?: string;
+  /** Frames larger than this close the connection with 1009. */
+  readonly maxPayload: number;
+}
+
+export interface WsServerTransport extends ServerTransport {
+  /** The port actually listened on, once started. */
+  port(): number;
+}
+
+/** A ServerTransport on the `ws` package. */
+export function wsServerTransport(options: WsServerOptions): WsServerTransport {
+  let wss: WebSocketServer | undefined;
+  return {
+    async start(accept) {
+      wss = new WebSocketServer({
+        ...(options.server ? { server: options.server } : { port: options.port ?? 0, host: options.host }),
+        path: options.path,
+        maxPayload: options.maxPayload,
+        // Compression costs CPU on every frame and opens the door to compression bombs; off by default.
+        perMessageDeflate: false,
+      });
+      wss.on('connection', (ws, request) => {
+        const upgrade: UpgradeRequest = {
+          url: request.url ?? '/',
+          headers: request.headers,
+          remoteAddress: request.socket.remoteAddress,
+        };
+        accept(wrap(ws), upgrade);
+      });
+      if (!options.server) {
+        await new Promise<void>((resolve, reject) => {
+          wss!.once('listening', resolve);
+          wss!.once('error', reject);
+        });
+      }
+    },
+    async stop() {
+      const server = wss;
+      if (!server) return;
+      // ws.close() leaves open sockets alone and closes the http server only if it made it.
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+    port() {
+      if (options.server) return (options.server.address() as AddressInfo).port;
+      return (wss?.address() as AddressInfo | undefined)?.port ?? 0;
+    },
+  };
+}
+
+function wrap(ws: WebSocket): Socket {
+  // Cork the TCP socket for the rest of the event-loop turn so that every frame sent in one turn
+  // leaves in one write system call: on fan-out the number of writes decides the speed.
+  const tcp = (ws as unknown as { _socket?: import('node:net').Socket })._socket;
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    tcp?.uncork();
+  };
+  return {
+    send(frame: Frame) {
+      if (ws.readyState !== ws.OPEN) return;
+      if (!corked && tcp) {
+        corked = true;
+        tcp.cork();
+        setImmediate(uncork);
+      }
+      ws.send(frame);
+    },
+    close(code, reason) {
+      ws.close(code, closeReason(reason));
+    },
+    terminate() {
+      ws.terminate();
+    },
+    get bufferedAmount() {
+      return ws.bufferedAmount;
+    },
+    listen(listener: SocketListener) {
+      ws.on('message', (data: RawData, isBinary: boolean) => {
+        listener.message(isBinary ? toBytes(data) : data.toString());
+      });
+      ws.once('close', (code, reason) => listener.close(code, reason.toString()));
+      // ws closes the socket itself after an error (1009 for oversize frames, 1002 for bad frames);
+      // the close listener above reports it. Without a handler the error would crash the process.
+      ws.on('error', () => {});
+    },
+  };
+}
+
+function toBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+}

@@ -1,0 +1,3 @@
+export * from './format.js';
+export * from './json.js';
+export type * from './message.js';

@@ -1,0 +1,232 @@
+import type { Decoded, Frame, WireFormat } from './format.js';
+import type { CallId, Message } from './message.js';
+
+/** The version of the native JSON wire; sent in `hello.wire`. See docs/wire-json.md. */
+export const JSON_WIRE_VERSION = 1;
+
+const MAX_ID_LENGTH = 128;
+
+/**
+ * The native wire: one JSON object per text frame, `type` naming the message kind.
+ * The envelope is checked by hand rather than with a schema library: it runs for every frame and
+ * the checks are a few typeof tests; payloads are left to the protocol's own schemas.
+ */
+export const jsonWire: WireFormat = {
+  name: `switchboard.json/${JSON_WIRE_VERSION}`,
+  frame: 'text',
+  encode: encodeJson,
+  decode: decodeJson,
+};
+
+/** Throws only for values JSON cannot carry (BigInt, cycles); the server reports those as INTERNAL. */
+export function encodeJson(message: Message): string {
+  // Hot messages are assembled by hand: it skips the hint fields and one object walk per frame.
+  switch (message.type) {
+    case 'result':
+      return `{"type":"result","id":${JSON.stringify(message.id)},"output":${json(message.output)}}`;
+    case 'item':
+      return `{"type":"item","id":${JSON.stringify(message.id)},"item":${json(message.item)}}`;
+    case 'event':
+      return `{"type":"event","event":${JSON.stringify(message.event)},"payload":${json(message.payload)}}`;
+    case 'call':
+      return `{"type":"call","id":${JSON.stringify(message.id)},"command":${JSON.stringify(message.command)},"input":${json(message.input)}${
+        message.credential === undefined ? '' : `,"credential":${json(message.credential)}`
+      }}`;
+    case 'end':
+      return `{"type":"end","id":${JSON.stringify(message.id)}}`;
+    case 'error': {
+      const { command: _hint, ...rest } = message;
+      return JSON.stringify(rest);
+    }
+    case 'hello':
+      return JSON.stringify({
+        type: 'hello',
+        wire: JSON_WIRE_VERSION,
+        protocol: message.protocol,
+        version: message.version,
+        credentials: message.credentials,
+      });
+    default:
+      return JSON.stringify(message);
+  }
+}
+
+function json(value: unknown): string {
+  return value === undefined ? 'null' : JSON.stringify(value);
+}
+
+const fail = (message: string, id?: CallId): Decoded => ({
+  ok: false,
+  error: id === undefined ? { code: 'BAD_MESSAGE', message } : { code: 'BAD_MESSAGE', message, id },
+});
+
+/** Never throws: every way a frame can be wrong comes back as a WireError. */
+export function decodeJson(frame: Frame): Decoded {
+  if (typeof frame !== 'string') {
+    return { ok: false, error: { code: 'UNSUPPORTED_FRAME', message: 'binary frame on the JSON wire' } };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(frame);
+  } catch (error) {
+    return fail(`malformed JSON: ${(error as Error).message}`);
+  }
+  if (!isObject(value)) return fail('a message must be a JSON object');
+  const type = value.type;
+  if (typeof type !== 'string') return fail('field "type" must be a string');
+  switch (type) {
+    case 'call': {
+      const id = value.id;
+      if (!isCallId(id))
+        return fail('call: field "id" must be a non-negative integer or a string of 1-128 chars');
+      if (typeof value.command !== 'string') return fail('call: field "command" must be a string', id);
+      return ok({
+        type: 'call',
+        id,
+        command: value.command,
+        input: value.input,
+        ...(value.credential === undefined ? {} : { credential: value.credential }),
+      });
+    }
+    case 'cancel':
+      if (!isCallId(value.id)) return fail('cancel: field "id" must be a call id');
+      return ok({ type: 'cancel', id: value.id });
+    case 'ping':
+      if (!isTimestamp(value.ts)) return fail('ping: field "ts" must be a finite number');
+      return ok({ type: 'ping', ts: value.ts });
+    case 'pong':
+      if (!isTimestamp(value.ts) || !isTimestamp(value.at))
+        return fail('pong: fields "ts" and "at" must be numbers');
+      return ok({ type: 'pong', ts: value.ts, at: value.at });
+    case 'hello': {
+      if (value.wire !== JSON_WIRE_VERSION) {
+        return {
+          ok: false,
+          error: {
+            code: 'INCOMPATIBLE',
+            message: `unsupported wire version ${JSON.stringify(value.wire)}; this server speaks ${JSON_WIRE_VERSION}`,
+          },
+        };
+      }
+      if (typeof value.protocol !== 'string' || typeof value.version !== 'string') {
+        return fail('hello: fields "protocol" and "version" must be strings');
+      }
+      return ok({
+        type: 'hello',
+        protocol: value.protocol,
+        version: value.version,
+        ...(value.credentials === undefined ? {} : { credentials: value.credentials }),
+      });
+    }
+    case 'auth':
+      return ok({ type: 'auth', response: value.response });
+    case 'challenge':
+      return ok({ type: 'challenge', challenge: value.challenge });
+    case 'welcome':
+      return decodeWelcome(value);
+    case 'result':
+      if (!isCallId(value.id)) return fail('result: field "id" must be a call id');
+      return ok({ type: 'result', id: value.id, output: value.output });
+    case 'item':
+      if (!isCallId(value.id)) return fail('item: field "id" must be a call id');
+      return ok({ type: 'item', id: value.id, item: value.item });
+    case 'end':
+      if (!isCallId(value.id)) return fail('end: field "id" must be a call id');
+      return ok({ type: 'end', id: value.id });
+    case 'error': {
+      if (value.id !== undefined && !isCallId(value.id)) return fail('error: field "id" must be a call id');
+      if (typeof value.code !== 'string' || typeof value.message !== 'string') {
+        return fail('error: fields "code" and "message" must be strings');
+      }
+      if (value.traceId !== undefined && typeof value.traceId !== 'string') {
+        return fail('error: field "traceId" must be a string');
+      }
+      return ok({
+        type: 'error',
+        code: value.code,
+        message: value.message,
+        ...(value.id === undefined ? {} : { id: value.id }),
+        ...(value.data === undefined ? {} : { data: value.data }),
+        ...(value.traceId === undefined ? {} : { traceId: value.traceId }),
+      });
+    }
+    case 'event':
+      if (typeof value.event !== 'string') return fail('event: field "event" must be a string');
+      return ok({ type: 'event', event: value.event, payload: value.payload });
+    case 'goodbye':
+      if (typeof value.reason !== 'string') return fail('goodbye: field "reason" must be a string');
+      if (value.reconnectUrl !== undefined && typeof value.reconnectUrl !== 'string') {
+        return fail('goodbye: field "reconnectUrl" must be a string');
+      }
+      if (value.retryAfterMs !== undefined && !isTimestamp(value.retryAfterMs)) {
+        return fail('goodbye: field "retryAfterMs" must be a number');
+      }
+      return ok({
+        type: 'goodbye',
+        reason: value.reason,
+        ...(value.reconnectUrl === undefined ? {} : { reconnectUrl: value.reconnectUrl }),
+        ...(value.retryAfterMs === undefined ? {} : { retryAfterMs: value.retryAfterMs }),
+      });
+    default:
+      return fail(
+        `unknown message type ${JSON.stringify(type).slice(0, 64)}`,
+        isCallId(value.id) ? value.id : undefined,
+      );
+  }
+}
+
+function decodeWelcome(value: Record<string, unknown>): Decoded {
+  const { connectionId, protocol, version, principal, heartbeatMs, limits, expiresAt } = value;
+  if (typeof connectionId !== 'string' || typeof protocol !== 'string' || typeof version !== 'string') {
+    return fail('welcome: fields "connectionId", "protocol" and "version" must be strings');
+  }
+  if (!isObject(principal) || typeof principal.id !== 'string' || !isStringArray(principal.permissions)) {
+    return fail('welcome: field "principal" must be {id: string, permissions: string[]}');
+  }
+  if (!isTimestamp(heartbeatMs)) return fail('welcome: field "heartbeatMs" must be a number');
+  if (
+    !isObject(limits) ||
+    !isTimestamp(limits.maxMessageBytes) ||
+    !isTimestamp(limits.maxInFlight) ||
+    !isTimestamp(limits.ratePerSecond)
+  ) {
+    return fail('welcome: field "limits" must hold numbers maxMessageBytes, maxInFlight, ratePerSecond');
+  }
+  if (expiresAt !== undefined && !isTimestamp(expiresAt))
+    return fail('welcome: field "expiresAt" must be a number');
+  return ok({
+    type: 'welcome',
+    connectionId,
+    protocol,
+    version,
+    principal: { id: principal.id, permissions: principal.permissions },
+    heartbeatMs,
+    limits: {
+      maxMessageBytes: limits.maxMessageBytes,
+      maxInFlight: limits.maxInFlight,
+      ratePerSecond: limits.ratePerSecond,
+    },
+    ...(expiresAt === undefined ? {} : { expiresAt }),
+  });
+}
+
+const ok = (message: Message): Decoded => ({ ok: true, message });
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isCallId(value: unknown): value is CallId {
+  return (
+    (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) ||
+    (typeof value === 'string' && value.length > 0 && value.length <= MAX_ID_LENGTH)
+  );
+}
+
+function isTimestamp(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((entry) => typeof entry === 'string');
+}

@@ -1,0 +1,143 @@
+/**
+ * The messages a server and client exchange, independent of how they are encoded.
+ * A wire format maps these to bytes and back; the server and client only ever see these.
+ * Formats that cannot carry a field (a binary layout without call ids, say) document how they map.
+ */
+
+/** Call ids are chosen by the caller and unique among its running calls. */
+export type CallId = number | string;
+
+/** Client → server, first message: which protocol it speaks, and its credentials. */
+export interface Hello {
+  readonly type: 'hello';
+  readonly protocol: string;
+  readonly version: string;
+  readonly credentials?: unknown;
+}
+
+/** Server → client during a challenge–response handshake. */
+export interface Challenge {
+  readonly type: 'challenge';
+  readonly challenge: unknown;
+}
+
+/** Client → server: the answer to a challenge. */
+export interface AuthResponse {
+  readonly type: 'auth';
+  readonly response: unknown;
+}
+
+/** Server → client: the handshake succeeded; what the connection may do. */
+export interface Welcome {
+  readonly type: 'welcome';
+  readonly connectionId: string;
+  readonly protocol: string;
+  readonly version: string;
+  readonly principal: { readonly id: string; readonly permissions: readonly string[] };
+  /** When the credentials expire (ms since epoch); the server closes with 4103 then. */
+  readonly expiresAt?: number;
+  /** How often the server pings; the client may treat twice this without traffic as a dead peer. */
+  readonly heartbeatMs: number;
+  readonly limits: WelcomeLimits;
+}
+
+export interface WelcomeLimits {
+  readonly maxMessageBytes: number;
+  readonly maxInFlight: number;
+  readonly ratePerSecond: number;
+}
+
+/** Client → server: run a command. `credential` is for formats that authenticate every message. */
+export interface Call {
+  readonly type: 'call';
+  readonly id: CallId;
+  readonly command: string;
+  readonly input: unknown;
+  readonly credential?: unknown;
+}
+
+/** Server → client: a command's output. `command` is a hint for formats that name replies; JSON omits it. */
+export interface Result {
+  readonly type: 'result';
+  readonly id: CallId;
+  readonly output: unknown;
+  readonly command?: string;
+}
+
+/** Server → client: one item of a streamed command. */
+export interface StreamItem {
+  readonly type: 'item';
+  readonly id: CallId;
+  readonly item: unknown;
+  readonly command?: string;
+}
+
+/** Server → client: a streamed command finished normally. */
+export interface StreamEnd {
+  readonly type: 'end';
+  readonly id: CallId;
+  readonly command?: string;
+}
+
+/** Server → client: a call failed, or (without `id`) a frame could not be processed. */
+export interface ErrorMessage {
+  readonly type: 'error';
+  readonly id?: CallId;
+  readonly code: string;
+  readonly message: string;
+  readonly data?: unknown;
+  /** Present on INTERNAL errors: the id the server logged the cause under. */
+  readonly traceId?: string;
+  readonly command?: string;
+}
+
+/** Client → server: stop a running call or stream. */
+export interface Cancel {
+  readonly type: 'cancel';
+  readonly id: CallId;
+}
+
+/** Server → client push. */
+export interface EventMessage {
+  readonly type: 'event';
+  readonly event: string;
+  readonly payload: unknown;
+}
+
+/** Either direction: are you there? `ts` is the sender's clock in ms since epoch. */
+export interface Ping {
+  readonly type: 'ping';
+  readonly ts: number;
+}
+
+/** Answer to a ping: `ts` echoes the ping's, `at` is the responder's clock. RTT = now − ts. */
+export interface Pong {
+  readonly type: 'pong';
+  readonly ts: number;
+  readonly at: number;
+}
+
+/** Server → client before it closes on purpose: why, and where to reconnect. */
+export interface Goodbye {
+  readonly type: 'goodbye';
+  readonly reason: string;
+  /** Another server to reconnect to (goval's `redirect`). */
+  readonly reconnectUrl?: string;
+  /** Wait at least this long before reconnecting. */
+  readonly retryAfterMs?: number;
+}
+
+export type ClientMessage = Hello | AuthResponse | Call | Cancel | Ping | Pong;
+export type ServerMessage =
+  | Challenge
+  | Welcome
+  | Result
+  | StreamItem
+  | StreamEnd
+  | ErrorMessage
+  | EventMessage
+  | Ping
+  | Pong
+  | Goodbye;
+export type Message = ClientMessage | ServerMessage;
+export type MessageType = Message['type'];
