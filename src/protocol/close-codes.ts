@@ -13,7 +13,7 @@ export const CLOSE_CODES = {
   /** A binary frame reached a text wire format, or the reverse. */
   UNSUPPORTED_DATA: { code: 1003, retry: false },
   /** A frame exceeded `maxMessageBytes`. */
-  MESSAGE_TOO_BIG: { code: 1009, retry: false },
+  MESSAGE_TOO_BIG: { code: 1009, retry: true },
   /** The server hit an unexpected fault on this connection. */
   INTERNAL_ERROR: { code: 1011, retry: true },
   /** The server is shutting down; reconnect, to the `goodbye` message's URL if it named one. */
@@ -35,6 +35,12 @@ export const CLOSE_CODES = {
 } as const satisfies Record<string, { code: number; retry: boolean }>;
 
 export type CloseName = keyof typeof CLOSE_CODES;
+
+/** Whether a client should reconnect after this close code; unknown codes (1005, 1006...) are retried. */
+export function shouldRetry(code: number): boolean {
+  const name = closeName(code);
+  return name === undefined ? true : CLOSE_CODES[name].retry;
+}
 
 /** Looks up a close code's name, e.g. 4100 → `HANDSHAKE_FAILED`. */
 export function closeName(code: number): CloseName | undefined {

@@ -31,6 +31,8 @@ export const BUILTIN_ERRORS = {
   DISCONNECTED: { kind: 'request', message: 'The connection was lost' },
   /** Client side only: the call could not be sent (closed client, or the offline queue is full). */
   NOT_CONNECTED: { kind: 'request', message: 'Not connected' },
+  /** Client side only: the encoded call is larger than the server's `maxMessageBytes`; it was not sent. */
+  TOO_LARGE: { kind: 'request', message: 'Message too large' },
   /** A fault on the server; details stay in the server log under `traceId`. */
   INTERNAL: { kind: 'internal', message: 'Internal error' },
 } as const satisfies Record<string, { kind: 'request' | 'internal'; message: string }>;

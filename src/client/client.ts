@@ -1,0 +1,530 @@
+import { CLOSE_CODES, shouldRetry } from '../protocol/close-codes.js';
+import type {
+  CallInput,
+  CallOutput,
+  CommandName,
+  ErrorCode,
+  EventName,
+  EventPayload,
+  Protocol,
+  StreamItem,
+  StreamName,
+} from '../protocol/define.js';
+import { CallError, ConnectError } from '../protocol/errors.js';
+import type { Connector, Socket } from '../transport/socket.js';
+import { defaultConnector } from '../transport/websocket.js';
+import type { Frame, WireFormat } from '../wire/format.js';
+import { jsonWire } from '../wire/json.js';
+import type { Call, CallId, Message, Welcome } from '../wire/message.js';
+import { type BackoffOptions, backoffDelay } from './backoff.js';
+import type { ConnectionState, StateListener } from './state.js';
+import { StreamQueue } from './stream-queue.js';
+
+type Awaitable<T> = T | Promise<T>;
+
+export interface ClientOptions<P extends Protocol<any>> {
+  readonly protocol: P;
+  /** Server URL, or a function asked again before each connect. */
+  readonly url: string | (() => Awaitable<string>);
+  /** Sent in the hello, e.g. `{ token }` or `{ apiKey }`. A function is asked again before each connect. */
+  readonly credentials?: unknown | (() => Awaitable<unknown>);
+  /** Answers a challenge–response handshake. */
+  readonly respond?: (challenge: unknown) => Awaitable<unknown>;
+  readonly wire?: WireFormat;
+  /** How to open a socket; defaults to the global WebSocket, or `ws` on Node 20. */
+  readonly connect?: Connector;
+  /** Reconnect with backoff after a lost connection (default), or `false` to stay closed. */
+  readonly reconnect?: false | BackoffOptions;
+  /** Socket open plus handshake must finish within this. Default 10 000 ms. */
+  readonly connectTimeoutMs?: number;
+  /** Timeout for commands that declare none. Default 30 000 ms. */
+  readonly callTimeoutMs?: number;
+  /** While disconnected: queue calls until connected (default) or fail them with NOT_CONNECTED. */
+  readonly offline?: 'queue' | 'fail';
+  /** Most calls held while disconnected; more fail with NOT_CONNECTED. Default 1000. */
+  readonly maxQueuedCalls?: number;
+  /** Silence from the server after which it is treated as dead. Default 3 × the server's heartbeat. */
+  readonly heartbeatTimeoutMs?: number;
+  /** Frames the server sent that were not about a call (e.g. BAD_MESSAGE without an id). */
+  readonly onServerError?: (error: CallError) => void;
+}
+
+export interface CallOptions {
+  /** Overrides the command's timeout. */
+  readonly timeoutMs?: number;
+  /** Aborting cancels the call, on the server too. */
+  readonly signal?: AbortSignal;
+}
+
+interface Pending {
+  readonly id: CallId;
+  readonly message: Call;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: CallError) => void;
+  readonly stream?: StreamQueue<unknown>;
+  sent: boolean;
+  cleanup(): void;
+}
+
+/**
+ * A typed client for one protocol, in browsers and on Node.
+ *
+ * @example
+ * const client = createClient({ protocol: api, url: 'ws://localhost:8080', credentials: { apiKey } });
+ * const job = await client.call('jobs.queue', { name: 'train', priority: 5 });
+ * for await (const line of client.stream('jobs.logs', { id: job.id })) console.log(line.text);
+ */
+export class Client<P extends Protocol<any>> {
+  private stateValue: ConnectionState = 'connecting';
+  private readonly stateListeners = new Set<StateListener>();
+  private readonly eventListeners = new Map<string, Set<(payload: any) => void>>();
+  private readonly pending = new Map<CallId, Pending>();
+  private readonly queue: Pending[] = [];
+  private nextId = 1;
+  private socket: Socket | undefined;
+  /** Bumped per socket so that events from an abandoned socket are ignored. */
+  private generation = 0;
+  private attempt = 0;
+  private welcome: Welcome | undefined;
+  private draining = false;
+  private redirectUrl: string | undefined;
+  private retryAfterMs = 0;
+  private lastSeenAt = 0;
+  private timers: {
+    connect?: ReturnType<typeof setTimeout>;
+    retry?: ReturnType<typeof setTimeout>;
+    heartbeat?: ReturnType<typeof setInterval>;
+  } = {};
+  private readyWaiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
+  private failure: ConnectError | undefined;
+  private readonly wire: WireFormat;
+
+  /** Round-trip time of the last ping this client sent, in ms. */
+  rttMs: number | undefined;
+
+  constructor(private readonly options: ClientOptions<P>) {
+    this.wire = options.wire ?? jsonWire;
+    void this.open();
+  }
+
+  get state(): ConnectionState {
+    return this.stateValue;
+  }
+
+  /** The server's id for the current connection, once open. */
+  get connectionId(): string | undefined {
+    return this.welcome?.connectionId;
+  }
+
+  /** Who the server says we are, and what we may do. */
+  get principal(): Welcome['principal'] | undefined {
+    return this.welcome?.principal;
+  }
+
+  /** Calls `listener` on every state change. Returns a function that stops it. */
+  onStateChange(listener: StateListener): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  /** Resolves when the client is open; rejects with a ConnectError if it closes for good first. */
+  ready(): Promise<void> {
+    if (this.stateValue === 'open') return Promise.resolve();
+    if (this.stateValue === 'closed')
+      return Promise.reject(this.failure ?? new ConnectError('client is closed'));
+    return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
+  }
+
+  /** Runs a command. Rejects with a CallError whose `code` is one of the protocol's or a built-in one. */
+  call<K extends CommandName<P>>(
+    command: K,
+    input: CallInput<P, K>,
+    options: CallOptions = {},
+  ): Promise<CallOutput<P, K>> {
+    return new Promise((resolve, reject) => {
+      this.start(command, input, options, resolve as (value: unknown) => void, reject);
+    });
+  }
+
+  /** Runs a streamed command; leaving the `for await` loop early cancels it on the server. */
+  stream<K extends StreamName<P>>(
+    command: K,
+    input: CallInput<P, K>,
+    options: CallOptions = {},
+  ): AsyncIterableIterator<StreamItem<P, K>> {
+    let pending: Pending | undefined;
+    const queue = new StreamQueue<StreamItem<P, K>>(() => pending && this.abandon(pending, true));
+    pending = this.start(
+      command,
+      input,
+      options,
+      () => queue.end(),
+      (error) => queue.fail(error),
+      queue as StreamQueue<unknown>,
+    );
+    return queue;
+  }
+
+  /** Listens to a server event. Returns a function that stops listening. */
+  on<E extends EventName<P>>(event: E, listener: (payload: EventPayload<P, E>) => void): () => void {
+    if (!this.options.protocol.events.has(event)) throw new TypeError(`unknown event "${event}"`);
+    const set = this.eventListeners.get(event) ?? new Set();
+    this.eventListeners.set(event, set);
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  /** Closes for good: running and queued calls fail with NOT_CONNECTED. */
+  close(): void {
+    if (this.stateValue === 'closed') return;
+    this.failure = new ConnectError('client closed');
+    const socket = this.socket;
+    this.detach();
+    socket?.close(CLOSE_CODES.NORMAL.code, 'client closed');
+    this.shutDown(new CallError('NOT_CONNECTED', 'client closed'), 1000, 'client closed');
+  }
+
+  private start(
+    command: string,
+    input: unknown,
+    options: CallOptions,
+    resolve: (value: unknown) => void,
+    reject: (error: CallError) => void,
+    stream?: StreamQueue<unknown>,
+  ): Pending | undefined {
+    const def = this.options.protocol.commands.get(command);
+    if (!def) {
+      reject(new CallError('UNKNOWN_COMMAND', `unknown command "${command}"`));
+      return undefined;
+    }
+    if (options.signal?.aborted) {
+      reject(new CallError('CANCELLED', 'aborted before it was sent'));
+      return undefined;
+    }
+    if (this.stateValue === 'closed') {
+      reject(new CallError('NOT_CONNECTED', this.failure?.message ?? 'client is closed'));
+      return undefined;
+    }
+    const id = this.nextId++;
+    const timeoutMs =
+      options.timeoutMs ??
+      def.timeoutMs ??
+      (def.kind === 'command' ? (this.options.callTimeoutMs ?? 30_000) : undefined);
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(
+            () =>
+              this.fail(
+                pending,
+                new CallError('TIMEOUT', `${command} timed out after ${timeoutMs} ms`),
+                true,
+              ),
+            timeoutMs,
+          );
+    const onAbort = () => this.fail(pending, new CallError('CANCELLED', 'cancelled by the caller'), true);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const pending: Pending = {
+      id,
+      message: { type: 'call', id, command, input },
+      resolve,
+      reject,
+      ...(stream ? { stream } : {}),
+      sent: false,
+      cleanup() {
+        clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
+      },
+    };
+    this.pending.set(id, pending);
+    if (this.stateValue === 'open' && !this.draining) this.transmit(pending);
+    else if ((this.options.offline ?? 'queue') === 'fail')
+      this.fail(pending, new CallError('NOT_CONNECTED', 'not connected'));
+    else if (this.queue.length >= (this.options.maxQueuedCalls ?? 1000)) {
+      this.fail(pending, new CallError('NOT_CONNECTED', 'not connected and the offline queue is full'));
+    } else this.queue.push(pending);
+    return pending;
+  }
+
+  private transmit(pending: Pending): void {
+    let frame: Frame | null;
+    try {
+      frame = this.wire.encode(pending.message);
+    } catch (error) {
+      this.fail(
+        pending,
+        new CallError('INVALID_INPUT', `input cannot be encoded: ${(error as Error).message}`),
+      );
+      return;
+    }
+    if (frame === null) {
+      this.fail(pending, new CallError('UNKNOWN_COMMAND', `wire ${this.wire.name} cannot carry calls`));
+      return;
+    }
+    const max = this.welcome?.limits.maxMessageBytes ?? Number.POSITIVE_INFINITY;
+    const size = typeof frame === 'string' ? new TextEncoder().encode(frame).byteLength : frame.byteLength;
+    if (size > max) {
+      this.fail(
+        pending,
+        new CallError('TOO_LARGE', `call of ${size} bytes exceeds the server's limit of ${max} bytes`),
+      );
+      return;
+    }
+    pending.sent = true;
+    this.socket?.send(frame);
+  }
+
+  /** Ends a call with an error; `tellServer` sends a cancel if the call had gone out. */
+  private fail(pending: Pending, error: CallError, tellServer = false): void {
+    if (!this.abandon(pending, tellServer)) return;
+    pending.reject(error);
+  }
+
+  /** Forgets a call; returns false if it had already ended. */
+  private abandon(pending: Pending, tellServer: boolean): boolean {
+    if (this.pending.get(pending.id) !== pending) return false;
+    this.pending.delete(pending.id);
+    pending.cleanup();
+    const queued = this.queue.indexOf(pending);
+    if (queued >= 0) this.queue.splice(queued, 1);
+    if (tellServer && pending.sent && this.stateValue === 'open')
+      this.sendMessage({ type: 'cancel', id: pending.id });
+    return true;
+  }
+
+  private sendMessage(message: Message): void {
+    const frame = this.wire.encode(message);
+    if (frame !== null) this.socket?.send(frame);
+  }
+
+  private async open(): Promise<void> {
+    const generation = ++this.generation;
+    let socket: Socket;
+    try {
+      const url =
+        this.redirectUrl ??
+        (typeof this.options.url === 'function' ? await this.options.url() : this.options.url);
+      this.redirectUrl = undefined;
+      const connect = this.options.connect ?? (await defaultConnector());
+      if (generation !== this.generation) return;
+      socket = connect(url);
+    } catch (error) {
+      this.lost(generation, 1006, `could not connect: ${(error as Error).message}`);
+      return;
+    }
+    this.socket = socket;
+    const connectTimeoutMs = this.options.connectTimeoutMs ?? 10_000;
+    this.timers.connect = setTimeout(() => {
+      socket.close(CLOSE_CODES.HANDSHAKE_TIMEOUT.code, 'handshake timeout');
+      this.lost(
+        generation,
+        CLOSE_CODES.HANDSHAKE_TIMEOUT.code,
+        `not connected within ${connectTimeoutMs} ms`,
+      );
+    }, connectTimeoutMs);
+    socket.listen({
+      open: () => void this.hello(generation),
+      message: (frame) => {
+        if (generation === this.generation) this.receive(frame);
+      },
+      close: (code, reason) => this.lost(generation, code, reason),
+    });
+  }
+
+  private async hello(generation: number): Promise<void> {
+    try {
+      const { credentials } = this.options;
+      const resolved = typeof credentials === 'function' ? await credentials() : credentials;
+      if (generation !== this.generation) return;
+      this.sendMessage({
+        type: 'hello',
+        protocol: this.options.protocol.name,
+        version: this.options.protocol.version,
+        ...(resolved === undefined ? {} : { credentials: resolved }),
+      });
+    } catch (error) {
+      this.socket?.close(CLOSE_CODES.NORMAL.code, 'no credentials');
+      this.lost(
+        generation,
+        CLOSE_CODES.HANDSHAKE_FAILED.code,
+        `credentials failed: ${(error as Error).message}`,
+      );
+    }
+  }
+
+  private receive(frame: Frame): void {
+    this.lastSeenAt = Date.now();
+    const decoded = this.wire.decode(frame);
+    if (!decoded.ok) {
+      this.options.onServerError?.(
+        new CallError('BAD_MESSAGE', `undecodable frame from the server: ${decoded.error.message}`),
+      );
+      return;
+    }
+    const message = decoded.message;
+    switch (message.type) {
+      case 'result':
+      case 'end': {
+        const pending = this.pending.get(message.id);
+        if (!pending || !this.abandon(pending, false)) return;
+        pending.resolve(message.type === 'result' ? message.output : undefined);
+        return;
+      }
+      case 'item':
+        this.pending.get(message.id)?.stream?.push(message.item);
+        return;
+      case 'error': {
+        const error = new CallError<ErrorCode<P>>(
+          message.code as ErrorCode<P>,
+          message.message,
+          message.data,
+          message.traceId,
+        );
+        const pending = message.id === undefined ? undefined : this.pending.get(message.id);
+        if (pending) this.fail(pending, error);
+        else this.options.onServerError?.(error);
+        return;
+      }
+      case 'event': {
+        const listeners = this.eventListeners.get(message.event);
+        if (!listeners) return;
+        for (const listener of listeners) {
+          try {
+            listener(message.payload);
+          } catch (error) {
+            // A listener's bug must not stop the others or the connection; surface it like an uncaught error.
+            setTimeout(() => {
+              throw error;
+            });
+          }
+        }
+        return;
+      }
+      case 'ping':
+        this.sendMessage({ type: 'pong', ts: message.ts, at: Date.now() });
+        return;
+      case 'pong':
+        this.rttMs = Math.max(0, Date.now() - message.ts);
+        return;
+      case 'challenge':
+        void this.answer(message.challenge, this.generation);
+        return;
+      case 'welcome':
+        this.opened(message);
+        return;
+      case 'goodbye':
+        // Calls already sent may still finish; new ones wait for the next connection.
+        this.draining = true;
+        this.redirectUrl = message.reconnectUrl;
+        this.retryAfterMs = message.retryAfterMs ?? 0;
+        return;
+      default:
+        return;
+    }
+  }
+
+  private async answer(challenge: unknown, generation: number): Promise<void> {
+    const respond = this.options.respond;
+    if (!respond) {
+      this.socket?.close(CLOSE_CODES.NORMAL.code, 'cannot answer a challenge');
+      this.lost(
+        generation,
+        CLOSE_CODES.HANDSHAKE_FAILED.code,
+        'the server sent a challenge and no `respond` option is set',
+      );
+      return;
+    }
+    try {
+      const response = await respond(challenge);
+      if (generation === this.generation) this.sendMessage({ type: 'auth', response });
+    } catch (error) {
+      this.socket?.close(CLOSE_CODES.NORMAL.code, 'challenge failed');
+      this.lost(
+        generation,
+        CLOSE_CODES.HANDSHAKE_FAILED.code,
+        `could not answer the challenge: ${(error as Error).message}`,
+      );
+    }
+  }
+
+  private opened(welcome: Welcome): void {
+    clearTimeout(this.timers.connect);
+    this.welcome = welcome;
+    this.attempt = 0;
+    this.draining = false;
+    this.retryAfterMs = 0;
+    this.setState('open');
+    const generation = this.generation;
+    const timeoutMs = this.options.heartbeatTimeoutMs ?? welcome.heartbeatMs * 3;
+    this.timers.heartbeat = setInterval(
+      () => {
+        if (Date.now() - this.lastSeenAt > timeoutMs) {
+          // A dead peer may never complete a closing handshake: give up on the socket now.
+          this.socket?.terminate();
+          this.lost(
+            generation,
+            CLOSE_CODES.HEARTBEAT_TIMEOUT.code,
+            `nothing from the server for ${timeoutMs} ms`,
+          );
+        } else this.sendMessage({ type: 'ping', ts: Date.now() });
+      },
+      Math.min(welcome.heartbeatMs, timeoutMs / 2),
+    );
+    for (const waiter of this.readyWaiters.splice(0)) waiter.resolve();
+    for (const pending of this.queue.splice(0)) this.transmit(pending);
+  }
+
+  /** The socket of `generation` is gone: fail what it carried, then reconnect or close for good. */
+  private lost(generation: number, code: number, reason: string): void {
+    if (generation !== this.generation || this.stateValue === 'closed') return;
+    this.detach();
+    const reconnect = this.options.reconnect;
+    const retry =
+      reconnect !== false &&
+      shouldRetry(code) &&
+      this.attempt < (reconnect?.maxAttempts ?? Number.POSITIVE_INFINITY);
+    const sent = [...this.pending.values()].filter((pending) => pending.sent);
+    const error = new CallError('DISCONNECTED', `connection lost (${code}${reason ? ` ${reason}` : ''})`);
+    for (const pending of sent) this.fail(pending, error);
+    if (!retry) {
+      this.failure = new ConnectError(reason || `connection closed with ${code}`, code);
+      this.shutDown(new CallError('NOT_CONNECTED', this.failure.message), code, reason);
+      return;
+    }
+    const delay = Math.max(
+      this.retryAfterMs,
+      this.redirectUrl ? 0 : backoffDelay(this.attempt, reconnect || {}),
+    );
+    this.attempt++;
+    this.draining = false;
+    this.setState('reconnecting', { code, reason });
+    this.timers.retry = setTimeout(() => void this.open(), delay);
+  }
+
+  private detach(): void {
+    this.generation++;
+    this.socket = undefined;
+    this.welcome = undefined;
+    clearTimeout(this.timers.connect);
+    clearTimeout(this.timers.retry);
+    clearInterval(this.timers.heartbeat);
+  }
+
+  private shutDown(error: CallError, code: number, reason: string): void {
+    for (const pending of [...this.pending.values()]) this.fail(pending, error);
+    this.setState('closed', { code, reason });
+    const failure = this.failure ?? new ConnectError(reason, code);
+    for (const waiter of this.readyWaiters.splice(0)) waiter.reject(failure);
+  }
+
+  private setState(state: ConnectionState, detail?: { code?: number; reason?: string }): void {
+    if (this.stateValue === state) return;
+    this.stateValue = state;
+    for (const listener of this.stateListeners) listener(state, detail);
+  }
+}
+
+/** Creates a client and starts connecting. */
+export function createClient<P extends Protocol<any>>(options: ClientOptions<P>): Client<P> {
+  return new Client(options);
+}

@@ -1,0 +1,3 @@
+export type { BackoffOptions } from './backoff.js';
+export { type CallOptions, Client, type ClientOptions, createClient } from './client.js';
+export type { ConnectionState, StateListener } from './state.js';
