@@ -113,22 +113,23 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
   }
 
   pushTo<E extends EventName<P>>(connectionId: string, event: E, payload: EventPayload<P, E>): number {
+    // Encoded (and so validated) even with no recipient: a bad payload is a bug wherever it goes.
+    const frame = this.encodeEvent(event, payload);
     const connection = this.connections.get(connectionId);
     if (!connection) return 0;
-    connection.sendFrame(this.encodeEvent(event, payload));
+    connection.sendFrame(frame);
     return 1;
   }
 
   pushToUser<E extends EventName<P>>(userId: string, event: E, payload: EventPayload<P, E>): number {
+    const frame = this.encodeEvent(event, payload);
     const connections = this.byUser.get(userId);
     if (!connections?.size) return 0;
-    const frame = this.encodeEvent(event, payload);
     for (const connection of connections) connection.sendFrame(frame);
     return connections.size;
   }
 
   broadcast<E extends EventName<P>>(event: E, payload: EventPayload<P, E>): number {
-    if (!this.connections.size) return 0;
     const frame = this.encodeEvent(event, payload);
     for (const connection of this.connections.values()) connection.sendFrame(frame);
     return this.connections.size;

@@ -29,8 +29,9 @@ export class MemorySocket implements Socket {
     private readonly maxPayload: number,
   ) {}
 
+  /** Like a kernel socket buffer, a reading peer absorbs everything; only a paused one makes data pile up. */
   get bufferedAmount(): number {
-    return this.peer.inboxBytes;
+    return this.peer.paused ? this.peer.inboxBytes : 0;
   }
 
   send(frame: Frame): void {

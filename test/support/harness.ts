@@ -1,0 +1,202 @@
+import { type Client, type ClientOptions, createClient } from '../../src/client/index.js';
+import {
+  anonymous,
+  createServer,
+  type Handlers,
+  type Logger,
+  type Server,
+  type ServerOptions,
+} from '../../src/server/index.js';
+import { type MemoryTransport, memoryTransport } from '../../src/transport/memory.js';
+import type { Socket } from '../../src/transport/socket.js';
+import type { Frame } from '../../src/wire/format.js';
+import { testProtocol } from './fixtures.js';
+
+export type TestProtocol = typeof testProtocol;
+
+/** A logger that remembers what it was told, so tests can assert on it. */
+export function recordingLogger() {
+  const records: { level: string; message: string; fields: Record<string, unknown> }[] = [];
+  const logger: Logger = {
+    error: (message, fields = {}) => records.push({ level: 'error', message, fields }),
+    warn: (message, fields = {}) => records.push({ level: 'warn', message, fields }),
+    info: (message, fields = {}) => records.push({ level: 'info', message, fields }),
+  };
+  return { logger, records };
+}
+
+/** Handlers for the test protocol; `wait` reports whether its signal fired, and records it. */
+export function testHandlers(observed: { aborts: string[] } = { aborts: [] }): Handlers<TestProtocol> {
+  return {
+    math: {
+      add: ({ a, b }) => ({ sum: a + b }),
+      divide: ({ a, b }, ctx) =>
+        b === 0 ? ctx.fail('DIVIDE_BY_ZERO', `cannot divide ${a} by zero`, { a }) : a / b,
+    },
+    slow: {
+      wait: ({ ms }, ctx) =>
+        new Promise((resolve) => {
+          const timer = setTimeout(() => resolve({ aborted: false }), ms);
+          ctx.signal.addEventListener('abort', () => {
+            clearTimeout(timer);
+            const reason = ctx.signal.reason as { code?: string };
+            observed.aborts.push(reason.code ?? String(reason));
+            resolve({ aborted: true });
+          });
+        }),
+      crash: () => {
+        throw new Error('database exploded');
+      },
+      lie: () => ({ n: 'not a number' }) as unknown as { n: number },
+    },
+    logs: {
+      async *tail({ count }, ctx) {
+        for (let i = 0; i < count; i++) {
+          ctx.push('logs.appended', { line: `pushed ${i}` });
+          yield { line: `line ${i}` };
+        }
+      },
+      async *forever(_input, ctx) {
+        let n = 0;
+        try {
+          while (!ctx.signal.aborted) {
+            yield n++;
+            await new Promise((resolve) => setTimeout(resolve, 5));
+          }
+        } finally {
+          observed.aborts.push('forever-stopped');
+        }
+      },
+    },
+  };
+}
+
+export interface Harness {
+  server: Server<TestProtocol>;
+  transport: MemoryTransport;
+  records: ReturnType<typeof recordingLogger>['records'];
+  observed: { aborts: string[] };
+  client(options?: Partial<ClientOptions<TestProtocol>>): Client<TestProtocol>;
+  raw(url?: string): RawPeer;
+  close(): Promise<void>;
+}
+
+/** A server on the in-memory transport, with clients and raw sockets that all get closed afterwards. */
+export async function startHarness(
+  options: Partial<ServerOptions<TestProtocol>> = {},
+  transportOptions: Parameters<typeof memoryTransport>[0] = {},
+): Promise<Harness> {
+  const transport = memoryTransport(transportOptions);
+  const { logger, records } = recordingLogger();
+  const observed = { aborts: [] as string[] };
+  const server = await createServer({
+    protocol: testProtocol,
+    handlers: testHandlers(observed),
+    transport: transport.server,
+    auth: anonymous(['*']),
+    logger,
+    ...options,
+  });
+  const clients: Client<TestProtocol>[] = [];
+  const raws: RawPeer[] = [];
+  return {
+    server,
+    transport,
+    records,
+    observed,
+    client(clientOptions = {}) {
+      const client = createClient({
+        protocol: testProtocol,
+        url: 'memory://test',
+        connect: transport.connect,
+        ...clientOptions,
+      });
+      clients.push(client);
+      return client;
+    },
+    raw(url = '/') {
+      const peer = new RawPeer(transport.connect(url));
+      raws.push(peer);
+      return peer;
+    },
+    async close() {
+      for (const client of clients) client.close();
+      for (const raw of raws) raw.socket.close(1000);
+      await server.close({ graceMs: 50 });
+    },
+  };
+}
+
+/** A socket driven by hand, for frames no well-behaved client would send. */
+export class RawPeer {
+  readonly frames: Frame[] = [];
+  readonly closed: Promise<{ code: number; reason: string }>;
+  private waiters: (() => void)[] = [];
+
+  constructor(readonly socket: Socket) {
+    let resolveClosed!: (value: { code: number; reason: string }) => void;
+    this.closed = new Promise((resolve) => {
+      resolveClosed = resolve;
+    });
+    socket.listen({
+      message: (frame) => {
+        this.frames.push(frame);
+        for (const waiter of this.waiters.splice(0)) waiter();
+      },
+      close: (code, reason) => {
+        resolveClosed({ code, reason });
+        for (const waiter of this.waiters.splice(0)) waiter();
+      },
+    });
+  }
+
+  send(frame: Frame | object): void {
+    this.socket.send(
+      typeof frame === 'string' || frame instanceof Uint8Array ? frame : JSON.stringify(frame),
+    );
+  }
+
+  /** Sends a valid hello for the test protocol and waits for the welcome. */
+  async handshake(credentials?: unknown): Promise<Record<string, unknown>> {
+    this.send({ type: 'hello', wire: 1, protocol: 'test', version: '1.0.0', credentials });
+    return this.next((message) => message.type === 'welcome');
+  }
+
+  /** Waits for the next decoded JSON message matching `predicate` (messages are consumed in order). */
+  async next(
+    predicate: (message: Record<string, any>) => boolean = () => true,
+    timeoutMs = 2000,
+  ): Promise<Record<string, any>> {
+    const deadline = Date.now() + timeoutMs;
+    let seen = 0;
+    for (;;) {
+      while (seen < this.frames.length) {
+        const frame = this.frames[seen++];
+        const message = typeof frame === 'string' ? JSON.parse(frame) : undefined;
+        if (message && predicate(message)) {
+          this.frames.splice(0, seen);
+          return message;
+        }
+      }
+      const remaining = deadline - Date.now();
+      if (remaining <= 0)
+        throw new Error(`no matching message within ${timeoutMs} ms; got ${JSON.stringify(this.frames)}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, remaining);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+}
+
+/** Resolves when `check` passes, polling on each turn of the event loop; fails the test after `timeoutMs`. */
+export async function until(check: () => boolean, timeoutMs = 2000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
