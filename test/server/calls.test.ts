@@ -93,7 +93,7 @@ describe('calls', () => {
       .call('slow.lie', {})
       .catch((e) => e);
     expect(error.code).toBe('INTERNAL');
-    expect(String((harness.records[0]?.fields.error as Error).message)).toMatch(
+    expect(String((harness.records[0]!.fields.error as Error).message)).toMatch(
       /^output of slow\.lie does not match its schema: n: /,
     );
   });

@@ -14,7 +14,9 @@ describe('push', () => {
     const clients = [harness.client(), harness.client(), harness.client()];
     for (const client of clients) await client.ready();
     const got: string[][] = [[], [], []];
-    clients.forEach((client, i) => client.on('logs.appended', (p) => got[i]!.push(p.line)));
+    clients.forEach((client, i) => {
+      client.on('logs.appended', (p) => got[i]!.push(p.line));
+    });
 
     expect(harness.server.pushTo(clients[2]!.connectionId!, 'logs.appended', { line: 'to bob' })).toBe(1);
     expect(harness.server.pushToUser('ann', 'logs.appended', { line: 'to ann' })).toBe(2);
