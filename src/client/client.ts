@@ -262,7 +262,13 @@ export class Client<P extends Protocol<any>> {
       return;
     }
     const max = this.welcome?.limits.maxMessageBytes ?? Number.POSITIVE_INFINITY;
-    const size = typeof frame === 'string' ? new TextEncoder().encode(frame).byteLength : frame.byteLength;
+    // UTF-8 takes at most 3 bytes per UTF-16 unit, so most frames need no exact (allocating) count.
+    const size =
+      typeof frame !== 'string'
+        ? frame.byteLength
+        : frame.length * 3 <= max
+          ? 0
+          : new TextEncoder().encode(frame).byteLength;
     if (size > max) {
       this.fail(
         pending,
