@@ -30,8 +30,10 @@ export function webSocketConnector(WebSocketClass: WebSocketConstructor): Connec
         ws.close(code, closeReason(reason));
       },
       terminate() {
-        // The browser API has no terminate; 4000-range codes are allowed from scripts.
-        if (ws.readyState <= 1) ws.close(1000, 'terminated');
+        // `ws` can drop a socket at once; the browser API can only start a closing handshake.
+        const drop = (ws as { terminate?: () => void }).terminate;
+        if (drop) drop.call(ws);
+        else if (ws.readyState <= 1) ws.close(1000, 'terminated');
       },
       get bufferedAmount() {
         return ws.bufferedAmount;

@@ -1,3 +1,4 @@
+import { WebSocket } from 'ws';
 import { type Client, type ClientOptions, createClient } from '../../src/client/index.js';
 import {
   anonymous,
@@ -9,6 +10,7 @@ import {
 } from '../../src/server/index.js';
 import { type MemoryTransport, memoryTransport } from '../../src/transport/memory.js';
 import type { Socket } from '../../src/transport/socket.js';
+import { type WebSocketConstructor, webSocketConnector } from '../../src/transport/websocket.js';
 import type { Frame } from '../../src/wire/format.js';
 import { testProtocol } from './fixtures.js';
 
@@ -71,9 +73,16 @@ export function testHandlers(observed: { aborts: string[] } = { aborts: [] }): H
   };
 }
 
+/** Where a harness runs: the in-memory pair, or a real `ws` server on loopback. */
+export type TransportKind = 'memory' | 'ws';
+export const TRANSPORTS: TransportKind[] = ['memory', 'ws'];
+
 export interface Harness {
   server: Server<TestProtocol>;
+  /** The in-memory transport, when the harness runs on one (for pause() and friends). */
   transport: MemoryTransport;
+  /** The client end of every connection opened so far, newest last, whatever the transport. */
+  sockets: Socket[];
   records: ReturnType<typeof recordingLogger>['records'];
   observed: { aborts: string[] };
   client(options?: Partial<ClientOptions<TestProtocol>>): Client<TestProtocol>;
@@ -85,6 +94,7 @@ export interface Harness {
 export async function startHarness(
   options: Partial<ServerOptions<TestProtocol>> = {},
   transportOptions: Parameters<typeof memoryTransport>[0] = {},
+  kind: TransportKind = 'memory',
 ): Promise<Harness> {
   const transport = memoryTransport(transportOptions);
   const { logger, records } = recordingLogger();
@@ -92,30 +102,49 @@ export async function startHarness(
   const server = await createServer({
     protocol: testProtocol,
     handlers: testHandlers(observed),
-    transport: transport.server,
+    ...(kind === 'memory' ? { transport: transport.server } : { port: 0, host: '127.0.0.1' }),
     auth: anonymous(['*']),
     logger,
     ...options,
   });
+  const sockets: Socket[] = [];
+  // Over ws, the upgrade request carries the same headers the memory transport would.
+  const headers = transportOptions.headers ?? {};
+  const WebSocketWithHeaders = class extends WebSocket {
+    constructor(url: string) {
+      super(url, { headers });
+    }
+  };
+  const wsConnector = webSocketConnector(WebSocketWithHeaders as unknown as WebSocketConstructor);
+  const connect = (url: string): Socket => {
+    const parsed = new URL(url, 'memory://test');
+    const socket =
+      kind === 'memory'
+        ? transport.connect(url)
+        : wsConnector(`ws://127.0.0.1:${server.port}${parsed.pathname}${parsed.search}`);
+    sockets.push(socket);
+    return socket;
+  };
   const clients: Client<TestProtocol>[] = [];
   const raws: RawPeer[] = [];
   return {
     server,
     transport,
+    sockets,
     records,
     observed,
     client(clientOptions = {}) {
       const client = createClient({
         protocol: testProtocol,
         url: 'memory://test',
-        connect: transport.connect,
+        connect,
         ...clientOptions,
       });
       clients.push(client);
       return client;
     },
     raw(url = '/') {
-      const peer = new RawPeer(transport.connect(url));
+      const peer = new RawPeer(connect(url));
       raws.push(peer);
       return peer;
     },
@@ -132,6 +161,8 @@ export class RawPeer {
   readonly frames: Frame[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
   private waiters: (() => void)[] = [];
+  private opened = false;
+  private readonly unsent: Frame[] = [];
 
   constructor(readonly socket: Socket) {
     let resolveClosed!: (value: { code: number; reason: string }) => void;
@@ -139,6 +170,10 @@ export class RawPeer {
       resolveClosed = resolve;
     });
     socket.listen({
+      open: () => {
+        this.opened = true;
+        for (const frame of this.unsent.splice(0)) this.socket.send(frame);
+      },
       message: (frame) => {
         this.frames.push(frame);
         for (const waiter of this.waiters.splice(0)) waiter();
@@ -150,10 +185,11 @@ export class RawPeer {
     });
   }
 
+  /** Sends now, or as soon as the socket is open (a real WebSocket drops frames sent before that). */
   send(frame: Frame | object): void {
-    this.socket.send(
-      typeof frame === 'string' || frame instanceof Uint8Array ? frame : JSON.stringify(frame),
-    );
+    const encoded = typeof frame === 'string' || frame instanceof Uint8Array ? frame : JSON.stringify(frame);
+    if (this.opened) this.socket.send(encoded);
+    else this.unsent.push(encoded);
   }
 
   /** Sends a valid hello for the test protocol and waits for the welcome. */
