@@ -148,4 +148,11 @@ describe('client reconnect', () => {
     expect([error.name, error.closeCode]).toEqual(['ConnectError', 1006]);
     expect(transport.clientSockets).toHaveLength(4);
   });
+
+  test('gives up on a handshake that does not finish within connectTimeoutMs', async () => {
+    harness = await startHarness({ auth: { authenticate: () => new Promise(() => {}) } });
+    const client = harness.client({ connectTimeoutMs: 40, reconnect: false });
+    const error = await client.ready().catch((e) => e);
+    expect([error.name, error.closeCode, error.message]).toEqual(['ConnectError', 4101, 'not connected within 40 ms']);
+  });
 });
