@@ -44,13 +44,16 @@ async function rawPeer(url: string) {
     messages.push(isBinary ? data : JSON.parse(String(data)));
     wake?.();
   });
-  const closed = new Promise<[number, string]>((resolve) => ws.on('close', (code, reason) => resolve([code, String(reason)])));
+  const closed = new Promise<[number, string]>((resolve) =>
+    ws.on('close', (code, reason) => resolve([code, String(reason)])),
+  );
   await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
   const next = async () => {
     while (!messages.length) await new Promise<void>((resolve) => (wake = resolve));
     return messages.shift();
   };
-  const send = (value: unknown) => ws.send(typeof value === 'string' || Buffer.isBuffer(value) ? value : JSON.stringify(value));
+  const send = (value: unknown) =>
+    ws.send(typeof value === 'string' || Buffer.isBuffer(value) ? value : JSON.stringify(value));
   const handshake = async () => {
     send({ type: 'hello', wire: 1, protocol: 'test', version: '1.0.0' });
     const welcome = await next();
@@ -132,7 +135,8 @@ describe('over real ws on loopback', () => {
     await bystander.ready();
     const flood = await rawPeer(server.url);
     await flood.handshake();
-    for (let id = 1; id <= 400; id++) flood.send({ type: 'call', id, command: 'math.add', input: { a: 1, b: 1 } });
+    for (let id = 1; id <= 400; id++)
+      flood.send({ type: 'call', id, command: 'math.add', input: { a: 1, b: 1 } });
     const [code, reason] = await flood.closed;
     expect([code, reason]).toEqual([4202, 'kept sending past the rate limit']);
     expect(await bystander.call('math.add', { a: 1, b: 2 })).toEqual({ sum: 3 });
