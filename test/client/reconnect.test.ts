@@ -153,6 +153,10 @@ describe('client reconnect', () => {
     harness = await startHarness({ auth: { authenticate: () => new Promise(() => {}) } });
     const client = harness.client({ connectTimeoutMs: 40, reconnect: false });
     const error = await client.ready().catch((e) => e);
-    expect([error.name, error.closeCode, error.message]).toEqual(['ConnectError', 4101, 'not connected within 40 ms']);
+    expect([error.name, error.closeCode, error.message]).toEqual([
+      'ConnectError',
+      4101,
+      'not connected within 40 ms',
+    ]);
   });
 });
