@@ -13,7 +13,7 @@ export const BUILTIN_ERRORS = {
   INVALID_INPUT: { kind: 'request', message: 'Invalid input' },
   /** The connection's principal lacks a permission the command requires; `data.required` names it. */
   PERMISSION_DENIED: { kind: 'request', message: 'Permission denied' },
-  /** The call was made before the handshake completed, or without credentials where they are needed. */
+  /** A wire format that authenticates every message (fetch_ml) found no valid credential on this one. */
   UNAUTHENTICATED: { kind: 'request', message: 'Not authenticated' },
   /** The call did not finish within its timeout. */
   TIMEOUT: { kind: 'request', message: 'The call timed out' },
