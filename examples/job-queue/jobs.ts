@@ -9,6 +9,9 @@ export interface JobTimings {
   readonly lines: number;
 }
 
+/** Jobs queued in the same millisecond keep their order by id number. */
+const sequence = (job: Job) => Number(job.id.slice('job-'.length));
+
 type JobEvents = { updated: [Job]; line: [string, LogLine] };
 
 /**
@@ -46,7 +49,7 @@ export class JobQueue extends EventEmitter<JobEvents> {
     const rank = (job: Job) => (job.state === 'running' ? 0 : job.state === 'queued' ? 1 : 2);
     return [...this.jobs.values()].sort(
       (a, b) =>
-        rank(a) - rank(b) || b.priority - a.priority || a.queuedAt - b.queuedAt || a.id.localeCompare(b.id),
+        rank(a) - rank(b) || b.priority - a.priority || a.queuedAt - b.queuedAt || sequence(a) - sequence(b),
     );
   }
 
@@ -66,7 +69,7 @@ export class JobQueue extends EventEmitter<JobEvents> {
   prune(rule: { olderThanSeconds: number } | { keepLast: number }): number {
     const finished = [...this.jobs.values()]
       .filter((job) => job.state === 'completed' || job.state === 'cancelled')
-      .sort((a, b) => b.queuedAt - a.queuedAt);
+      .sort((a, b) => b.queuedAt - a.queuedAt || sequence(b) - sequence(a));
     const doomed =
       'keepLast' in rule
         ? finished.slice(rule.keepLast)
