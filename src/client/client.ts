@@ -1,3 +1,4 @@
+import type { Position } from '../broker/broker.js';
 import { CLOSE_CODES, shouldRetry } from '../protocol/close-codes.js';
 import type {
   CallInput,
@@ -9,16 +10,29 @@ import type {
   Protocol,
   StreamItem,
   StreamName,
+  TopicInput,
+  TopicName,
+  TopicParams,
+  TopicPayload,
 } from '../protocol/define.js';
 import { CallError, ConnectError } from '../protocol/errors.js';
 import type { Connector, Socket } from '../transport/socket.js';
 import { defaultConnector } from '../transport/websocket.js';
 import type { Frame, WireFormat } from '../wire/format.js';
 import { jsonWire } from '../wire/json.js';
-import type { Call, CallId, Message, Welcome } from '../wire/message.js';
+import type {
+  Call,
+  CallId,
+  Message,
+  PublicationMessage,
+  Publish,
+  Subscribed,
+  Welcome,
+} from '../wire/message.js';
 import { type BackoffOptions, backoffDelay } from './backoff.js';
 import type { ConnectionState, StateListener } from './state.js';
 import { StreamQueue } from './stream-queue.js';
+import { type SubscribeOptions, Subscription } from './subscription.js';
 
 type Awaitable<T> = T | Promise<T>;
 
@@ -58,7 +72,7 @@ export interface CallOptions {
 
 interface Pending {
   readonly id: CallId;
-  readonly message: Call;
+  readonly message: Call | Publish;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: CallError) => void;
   readonly stream?: StreamQueue<unknown>;
@@ -80,6 +94,11 @@ export class Client<P extends Protocol<any>> {
   private readonly eventListeners = new Map<string, Set<(payload: any) => void>>();
   private readonly pending = new Map<CallId, Pending>();
   private readonly queue: Pending[] = [];
+  private readonly subscriptions = new Set<Subscription>();
+  /** Subscriptions by confirmed key, for the current connection. */
+  private readonly followed = new Map<string, Subscription>();
+  /** Subscribes sent on the current connection and not yet confirmed. */
+  private readonly subscribeRequests = new Map<CallId, Subscription>();
   private nextId = 1;
   private socket: Socket | undefined;
   /** Bumped per socket so that events from an abandoned socket are ignored. */
@@ -174,6 +193,110 @@ export class Client<P extends Protocol<any>> {
     return () => set.delete(listener);
   }
 
+  /**
+   * Follows a topic. Survives reconnects: the client resubscribes from its last position and the
+   * server fills the gap in order; if history no longer covers it, `onGap` says so.
+   *
+   * @example
+   * const sub = client.subscribe('jobs.logs', { jobId }, (line) => print(line), { from: { last: 100 } });
+   */
+  subscribe<T extends TopicName<P>>(
+    topic: T,
+    params: TopicParams<P, T>,
+    listener: (payload: TopicPayload<P, T>, position: Position) => void,
+    options: SubscribeOptions = {},
+  ): Subscription<TopicPayload<P, T>> {
+    if (!this.options.protocol.topics.has(topic)) throw new TypeError(`unknown topic "${topic}"`);
+    const subscription = new Subscription<TopicPayload<P, T>>(topic, params, listener, options, (s) =>
+      this.unfollow(s as unknown as Subscription),
+    );
+    this.subscriptions.add(subscription as Subscription);
+    if (this.stateValue === 'open') this.follow(subscription as Subscription);
+    else if (this.stateValue === 'closed')
+      this.refuse(subscription as Subscription, new CallError('NOT_CONNECTED', 'client is closed'));
+    return subscription;
+  }
+
+  /** Publishes on a topic the protocol lets clients publish on; resolves with the position. */
+  publish<T extends TopicName<P>>(
+    topic: T,
+    params: TopicParams<P, T>,
+    payload: TopicInput<P, T>,
+    options: CallOptions = {},
+  ): Promise<Position> {
+    return new Promise((resolve, reject) => {
+      this.enqueue(
+        (id) => ({ type: 'publish', id, topic, params, payload }),
+        `publish on ${topic}`,
+        options.timeoutMs ?? this.options.callTimeoutMs ?? 30_000,
+        options,
+        resolve as (value: unknown) => void,
+        reject,
+      );
+    });
+  }
+
+  private follow(subscription: Subscription): void {
+    const id = this.nextId++;
+    this.subscribeRequests.set(id, subscription);
+    const from = subscription.position ?? subscription.options.from;
+    this.sendMessage({
+      type: 'subscribe',
+      id,
+      topic: subscription.topic,
+      params: subscription.params,
+      ...(from ? { from } : {}),
+    });
+  }
+
+  private unfollow(subscription: Subscription): void {
+    this.subscriptions.delete(subscription);
+    const key = subscription.key;
+    if (key === undefined || this.followed.get(key) !== subscription) return;
+    this.followed.delete(key);
+    if (this.stateValue === 'open') this.sendMessage({ type: 'unsubscribe', id: this.nextId++, key });
+  }
+
+  private refuse(subscription: Subscription, error: CallError): void {
+    subscription.active = false;
+    this.subscriptions.delete(subscription);
+    subscription.settle(error);
+    subscription.options.onError?.(error);
+  }
+
+  private subscribed(message: Subscribed): void {
+    const subscription = this.subscribeRequests.get(message.id);
+    if (!subscription) return;
+    this.subscribeRequests.delete(message.id);
+    if (!subscription.active) {
+      this.sendMessage({ type: 'unsubscribe', id: this.nextId++, key: message.key });
+      return;
+    }
+    const previous = subscription.position;
+    const resumedAt = { epoch: message.epoch, offset: message.offset };
+    subscription.key = message.key;
+    subscription.position = resumedAt;
+    this.followed.set(message.key, subscription);
+    subscription.settle();
+    if (message.gap) subscription.options.onGap?.({ reason: message.gap, from: previous, resumedAt });
+  }
+
+  private published(message: PublicationMessage): void {
+    const subscription = this.followed.get(message.key);
+    if (!subscription) return;
+    const last = subscription.position;
+    // Recovery may overlap what was already delivered: each publication reaches the application once.
+    if (last && last.epoch === message.epoch && message.offset <= last.offset) return;
+    subscription.position = { epoch: message.epoch, offset: message.offset };
+    try {
+      subscription.listener(message.payload, subscription.position);
+    } catch (error) {
+      setTimeout(() => {
+        throw error;
+      });
+    }
+  }
+
   /** Closes for good: running and queued calls fail with NOT_CONNECTED. */
   close(): void {
     if (this.stateValue === 'closed') return;
@@ -197,6 +320,31 @@ export class Client<P extends Protocol<any>> {
       reject(new CallError('UNKNOWN_COMMAND', `unknown command "${command}"`));
       return undefined;
     }
+    const timeoutMs =
+      options.timeoutMs ??
+      def.timeoutMs ??
+      (def.kind === 'command' ? (this.options.callTimeoutMs ?? 30_000) : undefined);
+    return this.enqueue(
+      (id) => ({ type: 'call', id, command, input }),
+      command,
+      timeoutMs,
+      options,
+      resolve,
+      reject,
+      stream,
+    );
+  }
+
+  /** Sends a request now, or queues it while offline; fails it on timeout, abort or a closed client. */
+  private enqueue(
+    build: (id: CallId) => Call | Publish,
+    what: string,
+    timeoutMs: number | undefined,
+    options: CallOptions,
+    resolve: (value: unknown) => void,
+    reject: (error: CallError) => void,
+    stream?: StreamQueue<unknown>,
+  ): Pending | undefined {
     if (options.signal?.aborted) {
       reject(new CallError('CANCELLED', 'aborted before it was sent'));
       return undefined;
@@ -206,27 +354,19 @@ export class Client<P extends Protocol<any>> {
       return undefined;
     }
     const id = this.nextId++;
-    const timeoutMs =
-      options.timeoutMs ??
-      def.timeoutMs ??
-      (def.kind === 'command' ? (this.options.callTimeoutMs ?? 30_000) : undefined);
     const timer =
       timeoutMs === undefined
         ? undefined
         : setTimeout(
             () =>
-              this.fail(
-                pending,
-                new CallError('TIMEOUT', `${command} timed out after ${timeoutMs} ms`),
-                true,
-              ),
+              this.fail(pending, new CallError('TIMEOUT', `${what} timed out after ${timeoutMs} ms`), true),
             timeoutMs,
           );
     const onAbort = () => this.fail(pending, new CallError('CANCELLED', 'cancelled by the caller'), true);
     options.signal?.addEventListener('abort', onAbort, { once: true });
     const pending: Pending = {
       id,
-      message: { type: 'call', id, command, input },
+      message: build(id),
       resolve,
       reject,
       ...(stream ? { stream } : {}),
@@ -387,8 +527,12 @@ export class Client<P extends Protocol<any>> {
           message.traceId,
         );
         const pending = message.id === undefined ? undefined : this.pending.get(message.id);
+        const subscription = message.id === undefined ? undefined : this.subscribeRequests.get(message.id);
         if (pending) this.fail(pending, error);
-        else this.options.onServerError?.(error);
+        else if (subscription && message.id !== undefined) {
+          this.subscribeRequests.delete(message.id);
+          this.refuse(subscription, error);
+        } else this.options.onServerError?.(error);
         return;
       }
       case 'event': {
@@ -418,6 +562,19 @@ export class Client<P extends Protocol<any>> {
       case 'welcome':
         this.opened(message);
         return;
+      case 'subscribed':
+        this.subscribed(message);
+        return;
+      case 'publication':
+        this.published(message);
+        return;
+      case 'unsubscribed': {
+        const subscription = this.followed.get(message.key);
+        if (!subscription) return;
+        this.followed.delete(message.key);
+        this.refuse(subscription, new CallError(message.code, message.reason));
+        return;
+      }
       case 'goodbye':
         // Calls already sent may still finish; new ones wait for the next connection.
         this.draining = true;
@@ -478,6 +635,7 @@ export class Client<P extends Protocol<any>> {
     );
     for (const waiter of this.readyWaiters.splice(0)) waiter.resolve();
     for (const pending of this.queue.splice(0)) this.transmit(pending);
+    for (const subscription of this.subscriptions) this.follow(subscription);
   }
 
   /** The socket of `generation` is gone: fail what it carried, then reconnect or close for good. */
@@ -509,6 +667,8 @@ export class Client<P extends Protocol<any>> {
 
   private detach(): void {
     this.generation++;
+    this.followed.clear();
+    this.subscribeRequests.clear();
     this.socket = undefined;
     this.welcome = undefined;
     clearTimeout(this.timers.connect);
@@ -520,6 +680,7 @@ export class Client<P extends Protocol<any>> {
     for (const pending of [...this.pending.values()]) this.fail(pending, error);
     this.setState('closed', { code, reason });
     const failure = this.failure ?? new ConnectError(reason, code);
+    for (const subscription of [...this.subscriptions]) this.refuse(subscription, error);
     for (const waiter of this.readyWaiters.splice(0)) waiter.reject(failure);
   }
 

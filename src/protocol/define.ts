@@ -45,12 +45,41 @@ export interface ErrorDef<D extends Schema | undefined = Schema | undefined> {
   readonly data?: D;
 }
 
+/**
+ * Who may subscribe to (or publish on) a topic: permission strings that must all be granted, or a
+ * function of the topic's parameters and the caller, e.g. "a user may follow their own jobs only".
+ */
+export type TopicRule =
+  | string
+  | readonly string[]
+  | ((params: Readonly<Record<string, string>>, principal: TopicCaller) => boolean | Promise<boolean>);
+
+/** What a topic rule knows about the caller. */
+export interface TopicCaller {
+  readonly id: string;
+  readonly permissions: readonly string[];
+}
+
+/** A stream of publications addressed by a pattern such as `jobs.{jobId}.logs`. */
+export interface TopicDef<P extends Schema = Schema, Pattern extends string = string> {
+  readonly kind: 'topic';
+  /** Dotted segments; `{name}` segments are parameters filled in by subscribers and publishers. */
+  readonly pattern: Pattern;
+  readonly payload: P;
+  /** Default: anyone connected may subscribe. */
+  readonly subscribe?: TopicRule;
+  /** Who may publish from a client; default: nobody (publish from the server only). */
+  readonly publish?: TopicRule;
+  readonly description?: string;
+}
+
 export type MemberDef = CommandDef<any, any> | StreamDef<any, any>;
 
 /** A resource groups what belongs together, so `jobs.queue` and `jobs.cancel` read as one table. */
 export interface ResourceDef {
   readonly commands?: Readonly<Record<string, MemberDef>>;
   readonly events?: Readonly<Record<string, EventDef<any>>>;
+  readonly topics?: Readonly<Record<string, TopicDef<any, string>>>;
 }
 
 export interface ProtocolDef {
@@ -65,6 +94,7 @@ export interface ProtocolDef {
 /** A command (or stream) with the dotted name it is called by. */
 export type NamedMember = MemberDef & { readonly name: string };
 export type NamedEvent = EventDef & { readonly name: string };
+export type NamedTopic = TopicDef & { readonly name: string; readonly params: readonly string[] };
 
 /** A checked protocol definition: the single source of truth both ends import. */
 export interface Protocol<D extends ProtocolDef = ProtocolDef> {
@@ -75,6 +105,8 @@ export interface Protocol<D extends ProtocolDef = ProtocolDef> {
   readonly commands: ReadonlyMap<string, NamedMember>;
   /** Events by dotted name, e.g. `jobs.updated`. */
   readonly events: ReadonlyMap<string, NamedEvent>;
+  /** Topics by dotted name, e.g. `jobs.logs`, with their parameter names. */
+  readonly topics: ReadonlyMap<string, NamedTopic>;
   readonly errors: ReadonlyMap<string, ErrorDef>;
 }
 
@@ -98,6 +130,16 @@ export function event<P extends Schema>(
   options: Omit<EventDef<P>, 'kind' | 'payload'> = {},
 ): EventDef<P> {
   return { kind: 'event', payload, ...options };
+}
+
+/**
+ * Declares a topic. @example
+ * topic({ pattern: 'jobs.{jobId}.logs', payload: LogLine, subscribe: (p, who) => jobs.owner(p.jobId) === who.id })
+ */
+export function topic<P extends Schema, const Pattern extends string>(
+  def: Omit<TopicDef<P, Pattern>, 'kind'>,
+): TopicDef<P, Pattern> {
+  return { kind: 'topic', ...def };
 }
 
 /** Declares a named error. @example error('Job not found', z.object({ id: z.string() })) */
@@ -153,6 +195,14 @@ export function defineProtocol<const D extends ProtocolDef>(definition: D): Prot
       events.set(name, { ...def, name });
     }
   }
+  const topics = new Map<string, NamedTopic>();
+  for (const [resource, members] of Object.entries(definition.resources)) {
+    for (const [member, def] of Object.entries(members.topics ?? {})) {
+      if (!MEMBER_NAME.test(member)) throw new TypeError(`topic name "${member}" must match ${MEMBER_NAME}`);
+      const name = `${resource}.${member}`;
+      topics.set(name, { ...def, name, params: patternParams(name, def.pattern) });
+    }
+  }
   const errors = new Map<string, ErrorDef>();
   for (const [code, def] of Object.entries(definition.errors ?? {})) {
     if (!ERROR_CODE.test(code)) throw new TypeError(`error code "${code}" must match ${ERROR_CODE}`);
@@ -160,7 +210,25 @@ export function defineProtocol<const D extends ProtocolDef>(definition: D): Prot
       throw new TypeError(`error code "${code}" is built in and cannot be redefined`);
     errors.set(code, def);
   }
-  return { name: definition.name, version: definition.version, definition, commands, events, errors };
+  return { name: definition.name, version: definition.version, definition, commands, events, topics, errors };
+}
+
+const PATTERN_SEGMENT = /^(?:[A-Za-z0-9_-]+|\{[A-Za-z][A-Za-z0-9_]*\})$/;
+
+/** The parameter names of a topic pattern, checked: dotted segments, each a word or a `{param}`. */
+function patternParams(name: string, pattern: string): string[] {
+  const params: string[] = [];
+  for (const segment of pattern.split('.')) {
+    if (!PATTERN_SEGMENT.test(segment))
+      throw new TypeError(`${name}: bad segment "${segment}" in pattern "${pattern}"`);
+    if (segment.startsWith('{')) {
+      const param = segment.slice(1, -1);
+      if (params.includes(param))
+        throw new TypeError(`${name}: parameter "${param}" appears twice in "${pattern}"`);
+      params.push(param);
+    }
+  }
+  return params;
 }
 
 // ---- Types derived from a protocol: what makes `client.call('jobs.queue', …)` typed without codegen.
@@ -211,6 +279,31 @@ export type EventPayload<P, K> = K extends keyof EventsOf<P>
     ? OutputOf<S>
     : never
   : never;
+/** Every topic of a protocol by dotted name. */
+export type TopicsOf<P> = Flatten<DefOf<P>['resources'], 'topics'>;
+export type TopicName<P> = keyof TopicsOf<P> & string;
+type ParamNames<S extends string> = S extends `${string}{${infer K}}${infer Rest}`
+  ? K | ParamNames<Rest>
+  : never;
+/** The parameters a topic's pattern names, e.g. `{ jobId: string }` for `jobs.{jobId}.logs`. */
+export type TopicParams<P, K> = K extends keyof TopicsOf<P>
+  ? TopicsOf<P>[K] extends TopicDef<any, infer Pattern>
+    ? { readonly [N in ParamNames<Pattern>]: string }
+    : never
+  : never;
+/** A topic's payload as subscribers receive it. */
+export type TopicPayload<P, K> = K extends keyof TopicsOf<P>
+  ? TopicsOf<P>[K] extends TopicDef<infer S, any>
+    ? OutputOf<S>
+    : never
+  : never;
+/** A topic's payload as publishers pass it. */
+export type TopicInput<P, K> = K extends keyof TopicsOf<P>
+  ? TopicsOf<P>[K] extends TopicDef<infer S, any>
+    ? InputOf<S>
+    : never
+  : never;
+
 /** Codes a call may fail with: the protocol's own and the built-in ones. */
 export type ErrorCode<P> = (keyof NonNullable<DefOf<P>['errors']> & string) | BuiltinErrorCode;
 /** Codes of the protocol's own errors, the ones handlers may throw. */

@@ -25,8 +25,12 @@ export const BUILTIN_ERRORS = {
   RATE_LIMITED: { kind: 'request', message: 'Rate limit exceeded' },
   /** A call id is already in use by a running call on this connection. */
   DUPLICATE_ID: { kind: 'request', message: 'Call id already in use' },
-  /** The server is shutting down and takes no new calls. */
+  /** The server is shutting down and takes no new calls, or its broker is unreachable. */
   UNAVAILABLE: { kind: 'request', message: 'Server is shutting down' },
+  /** The topic is not part of the protocol. */
+  UNKNOWN_TOPIC: { kind: 'request', message: 'Unknown topic' },
+  /** The connection already follows `maxSubscriptions` topic keys; `data.limit`. */
+  TOO_MANY_SUBSCRIPTIONS: { kind: 'request', message: 'Too many subscriptions' },
   /** Client side only: the connection dropped before the reply came. */
   DISCONNECTED: { kind: 'request', message: 'The connection was lost' },
   /** Client side only: the call could not be sent (closed client, or the offline queue is full). */

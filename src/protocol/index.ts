@@ -4,4 +4,5 @@ export * from './error-codes.js';
 export * from './errors.js';
 export * from './permissions.js';
 export * from './schema.js';
+export * from './topic-key.js';
 export * from './version.js';

@@ -4,7 +4,7 @@ import { RequestError } from '../protocol/errors.js';
 import { versionMismatch } from '../protocol/version.js';
 import type { Socket, UpgradeRequest } from '../transport/socket.js';
 import type { Frame } from '../wire/format.js';
-import type { CallId, Message, ServerMessage } from '../wire/message.js';
+import type { CallId, Message, Publish, ServerMessage, Subscribe, Unsubscribe } from '../wire/message.js';
 import type { AuthOutcome, Principal } from './auth/authenticator.js';
 import { dispatch } from './dispatch.js';
 import { newTraceId, toErrorMessage } from './errors.js';
@@ -29,6 +29,8 @@ export class Connection implements ConnectionInfo {
   readonly inFlight = new Map<CallId, AbortController>();
   /** When the last frame of any kind arrived (ms since epoch): what dead-peer detection watches. */
   lastSeenAt = Date.now();
+  /** Topic keys this connection follows (the TopicHub keeps the rest of the state). */
+  readonly topics = new Set<string>();
   /** Round-trip time measured by the last ping this server sent, in ms. */
   rttMs: number | undefined;
   private state: State = 'hello';
@@ -84,7 +86,10 @@ export class Connection implements ConnectionInfo {
         return;
       }
       this.send(
-        toErrorMessage(this.runtime, error, message.id, { connectionId: this.id, command: message.command }),
+        toErrorMessage(this.runtime, error, message.id, {
+          connectionId: this.id,
+          ...('command' in message && message.command ? { command: message.command } : {}),
+        }),
       );
       return;
     }
@@ -162,6 +167,21 @@ export class Connection implements ConnectionInfo {
         }
         dispatch(this, message);
         return;
+      case 'subscribe':
+      case 'publish':
+      case 'unsubscribe':
+        if (debt > 0) {
+          this.send({
+            type: 'error',
+            id: message.id,
+            code: 'RATE_LIMITED',
+            message: `more than ${this.runtime.limits.ratePerSecond} messages per second`,
+            data: { retryAfterMs: this.bucket.retryAfterMs() },
+          });
+          return;
+        }
+        this.topicRequest(message);
+        return;
       case 'cancel':
         // Cancels go through even past the rate limit: they only ever reduce load.
         this.inFlight.get(message.id)?.abort(new RequestError('CANCELLED', 'cancelled by the caller'));
@@ -178,6 +198,21 @@ export class Connection implements ConnectionInfo {
         return;
       default:
         this.send({ type: 'error', code: 'BAD_MESSAGE', message: `a client may not send "${message.type}"` });
+    }
+  }
+
+  private topicRequest(message: Subscribe | Publish | Unsubscribe): void {
+    const { topics } = this.runtime;
+    const reply = (work: Promise<unknown>) =>
+      work.then(
+        (output) => output !== undefined && this.send({ type: 'result', id: message.id, output }),
+        (error) => this.send(toErrorMessage(this.runtime, error, message.id, { connectionId: this.id })),
+      );
+    if (message.type === 'subscribe') reply(topics.subscribe(this, message));
+    else if (message.type === 'publish') reply(topics.clientPublish(this, message));
+    else {
+      topics.unsubscribe(this, message.key);
+      this.send({ type: 'result', id: message.id, output: null });
     }
   }
 

@@ -19,6 +19,8 @@ export interface Limits {
   readonly heartbeatMs: number;
   /** Silence from a peer (no message of any kind) after which it is dead; close 4200. */
   readonly heartbeatTimeoutMs: number;
+  /** Topic keys one connection may follow at once; one more gets TOO_MANY_SUBSCRIPTIONS. */
+  readonly maxSubscriptions: number;
   /** Server-side timeout of a command that declares none. */
   readonly defaultCallTimeoutMs: number;
   /** How long `close()` lets running calls finish before aborting them. */
@@ -34,6 +36,7 @@ export const DEFAULT_LIMITS: Limits = {
   handshakeTimeoutMs: 10_000,
   heartbeatMs: 15_000,
   heartbeatTimeoutMs: 45_000,
+  maxSubscriptions: 1000,
   defaultCallTimeoutMs: 30_000,
   shutdownGraceMs: 10_000,
 };

@@ -5,6 +5,7 @@ import type { Connection } from './connection.js';
 import type { Pusher } from './handlers.js';
 import type { Limits } from './limits.js';
 import type { Logger } from './logger.js';
+import type { TopicHub } from './topics.js';
 
 /** A command bound to its handler, with its permissions normalised to a list. */
 export interface Route {
@@ -23,6 +24,7 @@ export interface Runtime {
   readonly routes: ReadonlyMap<string, Route>;
   readonly validateOutput: boolean;
   readonly pusher: Pusher<any>;
+  readonly topics: TopicHub;
   readonly shuttingDown: boolean;
   /** Called when a connection completes its handshake, and when it closes. */
   opened(connection: Connection): void;

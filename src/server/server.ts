@@ -1,6 +1,15 @@
 import type { Server as HttpServer } from 'node:http';
+import type { Broker, Position } from '../broker/broker.js';
+import { MemoryBroker } from '../broker/memory.js';
 import { CLOSE_CODES } from '../protocol/close-codes.js';
-import type { EventName, EventPayload, Protocol } from '../protocol/define.js';
+import type {
+  EventName,
+  EventPayload,
+  Protocol,
+  TopicInput,
+  TopicName,
+  TopicParams,
+} from '../protocol/define.js';
 import { RequestError } from '../protocol/errors.js';
 import { describeIssues, validate } from '../protocol/schema.js';
 import type { ServerTransport, Socket, UpgradeRequest } from '../transport/socket.js';
@@ -14,6 +23,7 @@ import type { ConnectionInfo, Handlers, Pusher } from './handlers.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { consoleLogger, type Logger } from './logger.js';
 import type { Route, Runtime } from './runtime.js';
+import { TopicHub } from './topics.js';
 
 export interface ServerOptions<P extends Protocol<any>> {
   readonly protocol: P;
@@ -35,6 +45,8 @@ export interface ServerOptions<P extends Protocol<any>> {
   readonly logger?: Logger;
   /** Check handler outputs and stream items against their schemas (a mismatch is INTERNAL). Default true. */
   readonly validateOutput?: boolean;
+  /** Where topic publications live; default an in-process MemoryBroker. Use the Redis broker for several nodes. */
+  readonly broker?: Broker;
   /** Called after a handshake completes, and when an open connection closes. */
   readonly onConnect?: (connection: ConnectionInfo) => void;
   readonly onDisconnect?: (connection: ConnectionInfo, code: number, reason: string) => void;
@@ -53,6 +65,7 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
   private readonly connections = new Map<string, Connection>();
   private readonly byUser = new Map<string, Set<Connection>>();
   private readonly runtime: Runtime;
+  private readonly topics: TopicHub;
   private readonly heartbeat: ReturnType<typeof setInterval>;
   private shuttingDown = false;
   private closing: Promise<void> | undefined;
@@ -77,12 +90,16 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
       get shuttingDown() {
         return server.shuttingDown;
       },
+      get topics() {
+        return server.topics;
+      },
       opened: (connection) => this.register(connection),
       closed: (connection, code, reason) => this.unregister(connection, code, reason),
       settled: () => {
         if (this.idle && this.runningCalls() === 0) this.idle();
       },
     };
+    this.topics = new TopicHub(this.runtime, options.broker ?? new MemoryBroker());
     this.heartbeat = setInterval(() => this.sweep(), limits.heartbeatMs);
     this.heartbeat.unref?.();
   }
@@ -133,6 +150,25 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
     const frame = this.encodeEvent(event, payload);
     for (const connection of this.connections.values()) connection.sendFrame(frame);
     return this.connections.size;
+  }
+
+  /**
+   * Publishes on a topic from backend code. Resolves with the publication's position; rejects with a
+   * RequestError (`UNKNOWN_TOPIC`, `INVALID_INPUT`, or `UNAVAILABLE` when the broker is unreachable).
+   *
+   * @example await server.publish('jobs.logs', { jobId: '42' }, { text: 'step 1' });
+   */
+  publish<T extends TopicName<P>>(
+    topic: T,
+    params: TopicParams<P, T>,
+    payload: TopicInput<P, T>,
+  ): Promise<Position> {
+    return this.topics.publish(topic, params, payload);
+  }
+
+  /** The broker the server publishes through. */
+  get broker(): Broker {
+    return this.topics.broker;
   }
 
   /**
@@ -207,6 +243,7 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
   }
 
   private unregister(connection: Connection, code: number, reason: string): void {
+    this.topics.disconnect(connection);
     this.connections.delete(connection.id);
     const set = this.byUser.get(connection.principal.id);
     set?.delete(connection);

@@ -1,5 +1,5 @@
 import type { Decoded, Frame, WireFormat } from './format.js';
-import type { CallId, Message } from './message.js';
+import type { CallId, Message, SubscribeFrom } from './message.js';
 
 /** The version of the native JSON wire; sent in `hello.wire`. See docs/wire-json.md. */
 export const JSON_WIRE_VERSION = 1;
@@ -34,6 +34,8 @@ export function encodeJson(message: Message): string {
       }}`;
     case 'end':
       return `{"type":"end","id":${JSON.stringify(message.id)}}`;
+    case 'publication':
+      return `{"type":"publication","key":${JSON.stringify(message.key)},"epoch":${JSON.stringify(message.epoch)},"offset":${message.offset},"payload":${json(message.payload)}}`;
     case 'error': {
       const { command: _hint, ...rest } = message;
       return JSON.stringify(rest);
@@ -167,6 +169,84 @@ export function decodeJson(frame: Frame): Decoded {
         ...(value.reconnectUrl === undefined ? {} : { reconnectUrl: value.reconnectUrl }),
         ...(value.retryAfterMs === undefined ? {} : { retryAfterMs: value.retryAfterMs }),
       });
+    case 'subscribe': {
+      if (!isCallId(value.id)) return fail('subscribe: field "id" must be a call id');
+      if (typeof value.topic !== 'string') return fail('subscribe: field "topic" must be a string', value.id);
+      if (value.params !== undefined && !isStringRecord(value.params)) {
+        return fail('subscribe: field "params" must be an object of strings', value.id);
+      }
+      const from = value.from;
+      if (from !== undefined && !isFrom(from)) {
+        return fail(
+          'subscribe: field "from" must be {epoch: string, offset: integer} or {last: integer}',
+          value.id,
+        );
+      }
+      return ok({
+        type: 'subscribe',
+        id: value.id,
+        topic: value.topic,
+        params: (value.params as Record<string, string> | undefined) ?? {},
+        ...(from === undefined ? {} : { from: from as SubscribeFrom }),
+      });
+    }
+    case 'unsubscribe':
+      if (!isCallId(value.id)) return fail('unsubscribe: field "id" must be a call id');
+      if (typeof value.key !== 'string') return fail('unsubscribe: field "key" must be a string', value.id);
+      return ok({ type: 'unsubscribe', id: value.id, key: value.key });
+    case 'publish':
+      if (!isCallId(value.id)) return fail('publish: field "id" must be a call id');
+      if (typeof value.topic !== 'string') return fail('publish: field "topic" must be a string', value.id);
+      if (value.params !== undefined && !isStringRecord(value.params)) {
+        return fail('publish: field "params" must be an object of strings', value.id);
+      }
+      return ok({
+        type: 'publish',
+        id: value.id,
+        topic: value.topic,
+        params: (value.params as Record<string, string> | undefined) ?? {},
+        payload: value.payload,
+      });
+    case 'subscribed':
+      if (
+        !isCallId(value.id) ||
+        typeof value.key !== 'string' ||
+        typeof value.epoch !== 'string' ||
+        !isOffset(value.offset)
+      ) {
+        return fail('subscribed: fields "id", "key", "epoch" and "offset" are required');
+      }
+      if (value.gap !== undefined && value.gap !== 'trimmed' && value.gap !== 'epoch') {
+        return fail('subscribed: field "gap" must be "trimmed" or "epoch"');
+      }
+      return ok({
+        type: 'subscribed',
+        id: value.id,
+        key: value.key,
+        epoch: value.epoch,
+        offset: value.offset,
+        ...(value.gap === undefined ? {} : { gap: value.gap }),
+      });
+    case 'publication':
+      if (typeof value.key !== 'string' || typeof value.epoch !== 'string' || !isOffset(value.offset)) {
+        return fail('publication: fields "key", "epoch" and "offset" are required');
+      }
+      return ok({
+        type: 'publication',
+        key: value.key,
+        epoch: value.epoch,
+        offset: value.offset,
+        payload: value.payload,
+      });
+    case 'unsubscribed':
+      if (
+        typeof value.key !== 'string' ||
+        typeof value.code !== 'string' ||
+        typeof value.reason !== 'string'
+      ) {
+        return fail('unsubscribed: fields "key", "code" and "reason" must be strings');
+      }
+      return ok({ type: 'unsubscribed', key: value.key, code: value.code, reason: value.reason });
     default:
       return fail(
         `unknown message type ${JSON.stringify(type).slice(0, 64)}`,
@@ -225,6 +305,20 @@ function isCallId(value: unknown): value is CallId {
 
 function isTimestamp(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value);
+}
+
+function isOffset(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function isStringRecord(value: unknown): value is Record<string, string> {
+  return isObject(value) && Object.values(value).every((entry) => typeof entry === 'string');
+}
+
+function isFrom(value: unknown): boolean {
+  if (!isObject(value)) return false;
+  if ('last' in value) return isOffset(value.last);
+  return typeof value.epoch === 'string' && isOffset(value.offset);
 }
 
 function isStringArray(value: unknown): value is string[] {

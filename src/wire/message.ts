@@ -127,7 +127,76 @@ export interface Goodbye {
   readonly retryAfterMs?: number;
 }
 
-export type ClientMessage = Hello | AuthResponse | Call | Cancel | Ping | Pong;
+/** Where a subscription starts: after a known position, with the last N publications, or from now. */
+export type SubscribeFrom = { readonly epoch: string; readonly offset: number } | { readonly last: number };
+
+/** Client → server: follow a topic. Answered by `subscribed` or an `error` with the same id. */
+export interface Subscribe {
+  readonly type: 'subscribe';
+  readonly id: CallId;
+  readonly topic: string;
+  readonly params: Readonly<Record<string, string>>;
+  readonly from?: SubscribeFrom;
+}
+
+/** Client → server: stop following a topic key. Answered by `result` with a null output. */
+export interface Unsubscribe {
+  readonly type: 'unsubscribe';
+  readonly id: CallId;
+  readonly key: string;
+}
+
+/** Client → server: publish on a topic the protocol lets clients publish on. Answered by `result` with the position. */
+export interface Publish {
+  readonly type: 'publish';
+  readonly id: CallId;
+  readonly topic: string;
+  readonly params: Readonly<Record<string, string>>;
+  readonly payload: unknown;
+}
+
+/**
+ * Server → client: the subscription is live. `epoch`/`offset` is the position of the last
+ * publication sent before live ones follow. `gap` says publications were lost between the
+ * requested position and the oldest one still kept: `trimmed` (history too short) or `epoch`
+ * (history was lost, e.g. the broker restarted without persistence).
+ */
+export interface Subscribed {
+  readonly type: 'subscribed';
+  readonly id: CallId;
+  readonly key: string;
+  readonly epoch: string;
+  readonly offset: number;
+  readonly gap?: 'trimmed' | 'epoch';
+}
+
+/** Server → client: one publication of a topic key, in offset order. */
+export interface PublicationMessage {
+  readonly type: 'publication';
+  readonly key: string;
+  readonly epoch: string;
+  readonly offset: number;
+  readonly payload: unknown;
+}
+
+/** Server → client: the server ended a subscription (e.g. its permission was withdrawn). */
+export interface Unsubscribed {
+  readonly type: 'unsubscribed';
+  readonly key: string;
+  readonly code: string;
+  readonly reason: string;
+}
+
+export type ClientMessage =
+  | Hello
+  | AuthResponse
+  | Call
+  | Cancel
+  | Ping
+  | Pong
+  | Subscribe
+  | Unsubscribe
+  | Publish;
 export type ServerMessage =
   | Challenge
   | Welcome
@@ -138,6 +207,9 @@ export type ServerMessage =
   | EventMessage
   | Ping
   | Pong
-  | Goodbye;
+  | Goodbye
+  | Subscribed
+  | PublicationMessage
+  | Unsubscribed;
 export type Message = ClientMessage | ServerMessage;
 export type MessageType = Message['type'];

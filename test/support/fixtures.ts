@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { command, defineProtocol, error, event, stream } from '../../src/protocol/index.js';
+import { command, defineProtocol, error, event, stream, topic } from '../../src/protocol/index.js';
 
 /** A small protocol exercising every kind of member, used across the tests. */
 export const testProtocol = defineProtocol({
@@ -40,6 +40,22 @@ export const testProtocol = defineProtocol({
       },
       events: {
         appended: event(z.object({ line: z.string() })),
+      },
+    },
+    rooms: {
+      topics: {
+        messages: topic({
+          pattern: 'rooms.{roomId}',
+          payload: z.object({ text: z.string() }),
+          // Anyone may follow a room, except "vault", which needs the vault permission.
+          subscribe: (params, who) => params.roomId !== 'vault' || who.permissions.includes('rooms:vault'),
+          publish: 'rooms:post',
+        }),
+      },
+    },
+    ticks: {
+      topics: {
+        prices: topic({ pattern: 'ticks.{symbol}.price', payload: z.number() }),
       },
     },
   },

@@ -1,0 +1,58 @@
+import type { Position } from '../broker/broker.js';
+import type { CallError } from '../protocol/errors.js';
+
+/** Why a subscription could not recover everything it missed. */
+export interface Gap {
+  /** `trimmed`: history no longer reaches back far enough; `epoch`: the history itself was lost. */
+  readonly reason: 'trimmed' | 'epoch';
+  /** Where the subscription was (undefined on a first subscribe with `from`). */
+  readonly from: Position | undefined;
+  /** Where delivery resumes. */
+  readonly resumedAt: Position;
+}
+
+export interface SubscribeOptions {
+  /** On the first subscribe: the last N publications, or after a stored position. Default: from now. */
+  readonly from?: { readonly last: number } | Position;
+  /** Publications were lost for good; refetch a snapshot. Never silent. */
+  readonly onGap?: (gap: Gap) => void;
+  /** The server refused or ended the subscription (permission denied, unknown topic...). */
+  readonly onError?: (error: CallError) => void;
+}
+
+/**
+ * A live subscription. After any reconnect the client resumes it from `position` by itself; the
+ * server sends what was missed, in order, and the client drops anything it has already delivered.
+ */
+export class Subscription<T = unknown> {
+  /** The concrete topic key, e.g. `jobs.42.logs`, once the server confirmed it. */
+  key: string | undefined;
+  /** The last publication delivered (or the subscription's start). */
+  position: Position | undefined;
+  active = true;
+  /** Resolves when the server confirms the first subscribe; rejects if it refuses. */
+  readonly ready: Promise<void>;
+  /** @internal */
+  settle!: (error?: CallError) => void;
+
+  constructor(
+    readonly topic: string,
+    readonly params: Readonly<Record<string, string>>,
+    /** @internal */ readonly listener: (payload: T, position: Position) => void,
+    /** @internal */ readonly options: SubscribeOptions,
+    private readonly stop: (subscription: Subscription<T>) => void,
+  ) {
+    this.ready = new Promise((resolve, reject) => {
+      this.settle = (error) => (error ? reject(error) : resolve());
+    });
+    // Nobody may await `ready`; an unobserved refusal is reported through onError instead.
+    this.ready.catch(() => {});
+  }
+
+  /** Stops the subscription on both ends. */
+  unsubscribe(): void {
+    if (!this.active) return;
+    this.active = false;
+    this.stop(this);
+  }
+}

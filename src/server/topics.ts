@@ -1,0 +1,232 @@
+import type { Broker, HistoryQuery, Position, Publication } from '../broker/broker.js';
+import { BrokerError } from '../broker/broker.js';
+import type { NamedTopic, TopicRule } from '../protocol/define.js';
+import { RequestError } from '../protocol/errors.js';
+import { firstMissing } from '../protocol/permissions.js';
+import { describeIssues, validate } from '../protocol/schema.js';
+import { topicKey } from '../protocol/topic-key.js';
+import type { Frame } from '../wire/format.js';
+import type { Publish, Subscribe, SubscribeFrom } from '../wire/message.js';
+import type { Connection } from './connection.js';
+import type { Runtime } from './runtime.js';
+
+/** One connection's view of one key: buffered while its history is being sent, then live. */
+interface Follower {
+  recovering: boolean;
+  readonly buffer: Publication[];
+  last: Position;
+}
+
+interface KeyState {
+  readonly followers: Map<Connection, Follower>;
+  /** Resolves once the broker delivers this key to us; shared by concurrent first subscribers. */
+  readonly listening: Promise<() => Promise<void>>;
+}
+
+/**
+ * The server's topics: one broker subscription per key however many connections follow it, one
+ * encoding per publication, and recovery from a position with an explicit gap signal.
+ */
+export class TopicHub {
+  private readonly keys = new Map<string, KeyState>();
+
+  constructor(
+    private readonly runtime: Runtime,
+    readonly broker: Broker,
+  ) {}
+
+  /** Resolves a topic name and parameters to its definition and key, or a request error. */
+  resolve(topicName: string, params: unknown): { topic: NamedTopic; key: string } {
+    const topic = this.runtime.protocol.topics.get(topicName);
+    if (!topic)
+      throw new RequestError('UNKNOWN_TOPIC', `unknown topic ${JSON.stringify(topicName).slice(0, 140)}`);
+    const resolved = topicKey(topic, params);
+    if ('error' in resolved) throw new RequestError('INVALID_INPUT', resolved.error);
+    return { topic, key: resolved.key };
+  }
+
+  /** Publishes from the server side (a handler or backend code); the payload must match the schema. */
+  async publish(topicName: string, params: unknown, payload: unknown): Promise<Position> {
+    const { topic, key } = this.resolve(topicName, params);
+    const checked = await validate(topic.payload, payload);
+    if (!checked.ok)
+      throw new RequestError(
+        'INVALID_INPUT',
+        `invalid payload for ${topic.name}: ${describeIssues(checked.issues)}`,
+        { issues: checked.issues },
+      );
+    try {
+      const publication = await this.broker.publish(key, checked.value);
+      return { epoch: publication.epoch, offset: publication.offset };
+    } catch (error) {
+      if (error instanceof BrokerError)
+        throw new RequestError('UNAVAILABLE', `broker unavailable: ${error.message}`);
+      throw error;
+    }
+  }
+
+  async clientPublish(connection: Connection, message: Publish): Promise<Position> {
+    const { topic } = this.resolve(message.topic, message.params);
+    if (!topic.publish)
+      throw new RequestError('PERMISSION_DENIED', `clients may not publish on ${topic.name}`);
+    await this.authorize(connection, topic, topic.publish, message.params, 'publish on');
+    return this.publish(message.topic, message.params, message.payload);
+  }
+
+  async subscribe(connection: Connection, message: Subscribe): Promise<void> {
+    const { topic, key } = this.resolve(message.topic, message.params);
+    if (topic.subscribe)
+      await this.authorize(connection, topic, topic.subscribe, message.params, 'subscribe to');
+    if (connection.topics.has(key)) throw new RequestError('INVALID_INPUT', `already subscribed to ${key}`);
+    const { maxSubscriptions } = this.runtime.limits;
+    if (connection.topics.size >= maxSubscriptions) {
+      throw new RequestError(
+        'TOO_MANY_SUBSCRIPTIONS',
+        `at most ${maxSubscriptions} subscriptions per connection`,
+        {
+          limit: maxSubscriptions,
+        },
+      );
+    }
+    const state = this.keyState(key);
+    const follower: Follower = { recovering: true, buffer: [], last: { epoch: '', offset: 0 } };
+    state.followers.set(connection, follower);
+    connection.topics.add(key);
+    try {
+      await state.listening;
+      let history = await this.broker.history(key, query(message.from));
+      const from = message.from;
+      if (from && 'epoch' in from && (from.epoch !== history.epoch || from.offset > history.top)) {
+        // The history the client knew is gone: offsets restarted, so send everything still kept.
+        history = await this.broker.history(key, { after: 0 });
+      }
+      const { start, gap } = startOf(message.from, history);
+      follower.last = { epoch: history.epoch, offset: start };
+      connection.send({
+        type: 'subscribed',
+        id: message.id,
+        key,
+        epoch: history.epoch,
+        offset: start,
+        ...(gap ? { gap } : {}),
+      });
+      for (const publication of history.publications) this.deliver(connection, follower, publication);
+      for (const publication of follower.buffer.splice(0)) this.deliver(connection, follower, publication);
+      follower.recovering = false;
+    } catch (error) {
+      this.drop(connection, key);
+      if (error instanceof BrokerError)
+        throw new RequestError('UNAVAILABLE', `broker unavailable: ${error.message}`);
+      throw error;
+    }
+  }
+
+  unsubscribe(connection: Connection, key: string): void {
+    this.drop(connection, key);
+  }
+
+  /** Forgets every subscription of a closed connection. */
+  disconnect(connection: Connection): void {
+    for (const key of [...connection.topics]) this.drop(connection, key);
+  }
+
+  private async authorize(
+    connection: Connection,
+    topic: NamedTopic,
+    rule: TopicRule,
+    params: Readonly<Record<string, string>>,
+    action: string,
+  ): Promise<void> {
+    const principal = connection.principal;
+    if (typeof rule === 'function') {
+      if (!(await rule(params, principal))) {
+        throw new RequestError(
+          'PERMISSION_DENIED',
+          `${principal.id} may not ${action} ${topic.name} with these parameters`,
+        );
+      }
+      return;
+    }
+    const missing = firstMissing(principal.permissions, typeof rule === 'string' ? [rule] : rule);
+    if (missing) {
+      throw new RequestError(
+        'PERMISSION_DENIED',
+        `${action} ${topic.name} requires permission "${missing}"`,
+        {
+          required: missing,
+        },
+      );
+    }
+  }
+
+  private keyState(key: string): KeyState {
+    let state = this.keys.get(key);
+    if (!state) {
+      const followers = new Map<Connection, Follower>();
+      const listening = this.broker.subscribe(key, (publication) => this.fanOut(followers, publication));
+      state = { followers, listening };
+      this.keys.set(key, state);
+      // A failed broker subscription is reported to the subscriber that awaits it; forget the key.
+      listening.catch(() => this.keys.get(key) === state && this.keys.delete(key));
+    }
+    return state;
+  }
+
+  private fanOut(followers: Map<Connection, Follower>, publication: Publication): void {
+    let frame: Frame | null | undefined;
+    for (const [connection, follower] of followers) {
+      if (follower.recovering) {
+        follower.buffer.push(publication);
+        continue;
+      }
+      if (!isNewer(publication, follower.last)) continue;
+      frame ??= this.runtime.wire.encode({ type: 'publication', ...publication });
+      if (frame !== null) connection.sendFrame(frame);
+      follower.last = publication;
+    }
+  }
+
+  private deliver(connection: Connection, follower: Follower, publication: Publication): void {
+    if (!isNewer(publication, follower.last)) return;
+    connection.send({ type: 'publication', ...publication });
+    follower.last = publication;
+  }
+
+  private drop(connection: Connection, key: string): void {
+    connection.topics.delete(key);
+    const state = this.keys.get(key);
+    if (!state) return;
+    state.followers.delete(connection);
+    if (state.followers.size > 0) return;
+    this.keys.delete(key);
+    state.listening
+      .then((stop) => stop())
+      .catch(() => {
+        // The broker subscription never started or is already gone: nothing to stop.
+      });
+  }
+}
+
+/** A publication is newer than a position in the same epoch with a greater offset, or in another epoch. */
+function isNewer(publication: Position, last: Position): boolean {
+  return publication.epoch !== last.epoch ? true : publication.offset > last.offset;
+}
+
+function query(from: SubscribeFrom | undefined): HistoryQuery {
+  if (!from) return {};
+  if ('last' in from) return { last: from.last };
+  return { after: from.offset };
+}
+
+/** Where delivery starts, and whether publications between `from` and the kept history were lost. */
+function startOf(
+  from: SubscribeFrom | undefined,
+  history: { epoch: string; top: number; first: number; publications: readonly Publication[] },
+): { start: number; gap?: 'trimmed' | 'epoch' } {
+  if (!from) return { start: history.top };
+  if ('last' in from) return { start: (history.publications[0]?.offset ?? history.top + 1) - 1 };
+  if (from.epoch !== history.epoch) return { start: history.first - 1, gap: 'epoch' };
+  if (from.offset > history.top) return { start: history.first - 1, gap: 'epoch' };
+  if (from.offset < history.first - 1) return { start: history.first - 1, gap: 'trimmed' };
+  return { start: from.offset };
+}
