@@ -1,0 +1,21 @@
+import { inject } from 'vitest';
+import { RedisBroker } from '../../src/broker/redis.js';
+import { brokerConformance } from '../broker/conformance.js';
+
+const url = inject('redisUrl');
+if (!url)
+  throw new Error(
+    'these tests need a Redis: install redis-server (apt-get install redis-server) or set REDIS_URL',
+  );
+
+async function make(historySize?: number, gzip = false) {
+  const broker = new RedisBroker({ redis: url, historySize, gzip });
+  await broker.ready();
+  return broker;
+}
+
+brokerConformance('redis', { make: (historySize) => make(historySize), peer: () => make() });
+brokerConformance('redis (gzip)', {
+  make: (historySize) => make(historySize, true),
+  peer: () => make(undefined, true),
+});
