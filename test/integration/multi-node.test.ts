@@ -1,0 +1,84 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { afterAll, expect, inject, test } from 'vitest';
+import { RedisBroker } from '../../src/broker/redis.js';
+import { type Client, createClient } from '../../src/client/index.js';
+import { testProtocol } from '../support/fixtures.js';
+
+const redisUrl = inject('redisUrl');
+if (!redisUrl) throw new Error('these tests need a Redis: install redis-server or set REDIS_URL');
+
+const nodes: ChildProcess[] = [];
+const clients: Client<typeof testProtocol>[] = [];
+afterAll(() => {
+  for (const client of clients) client.close();
+  for (const node of nodes) node.kill('SIGKILL');
+});
+
+/** Starts a server node in its own process and resolves with its port. */
+async function startNode(): Promise<{ process: ChildProcess; port: number }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', new URL('./nodes/server-node.ts', import.meta.url).pathname, redisUrl, '20000'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  nodes.push(child);
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`server node exited with ${code}`)));
+  });
+  return { process: child, port: (JSON.parse(line) as { port: number }).port };
+}
+
+test('two nodes on one Redis: a node killed mid-stream loses no publication for any subscriber', async () => {
+  const [a, b] = await Promise.all([startNode(), startNode()]);
+  const dead = new Set<number>();
+  const symbol = `S${randomUUID().slice(0, 8)}`;
+  const received: number[][] = [];
+  const reconnected = new Set<number>();
+  for (let i = 0; i < 50; i++) {
+    // Half start on each node; after a node dies, every client reconnects to the one still alive.
+    const preferred = i % 2 === 0 ? [a.port, b.port] : [b.port, a.port];
+    const client = createClient({
+      protocol: testProtocol,
+      url: () => `ws://127.0.0.1:${preferred.find((port) => !dead.has(port))}`,
+      reconnect: { initialDelayMs: 20, maxDelayMs: 200 },
+    });
+    clients.push(client);
+    client.onStateChange((state) => state === 'reconnecting' && reconnected.add(i));
+    const got: number[] = [];
+    received.push(got);
+    client.subscribe('ticks.prices', { symbol }, (price) => got.push(price), {
+      onGap: (gap) => got.push(-1000 - gap.resumedAt.offset),
+    });
+  }
+  await Promise.all(clients.map((client) => client.ready()));
+  await expect
+    .poll(() => clients.every((client) => (client as any).followed.size === 1), { timeout: 10_000 })
+    .toBe(true);
+
+  const publisher = new RedisBroker({ redis: redisUrl, historySize: 20_000 });
+  await publisher.ready();
+  const key = `ticks.${symbol}.price`;
+  for (let n = 1; n <= 10_000; n += 100) {
+    await Promise.all(Array.from({ length: 100 }, (_, i) => publisher.publish(key, n + i)));
+    if (n === 5001) {
+      a.process.kill('SIGKILL');
+      dead.add(a.port);
+    }
+  }
+  await publisher.close();
+
+  await expect
+    .poll(() => received.map((got) => got.length).reduce((x, y) => Math.min(x, y)), {
+      timeout: 60_000,
+      interval: 100,
+    })
+    .toBeGreaterThanOrEqual(10_000);
+  const expected = Array.from({ length: 10_000 }, (_, i) => i + 1);
+  for (const got of received) expect(got).toEqual(expected);
+  // Exactly the 25 clients that started on the killed node went through a reconnect.
+  expect([...reconnected].sort((x, y) => x - y)).toEqual(Array.from({ length: 25 }, (_, i) => i * 2));
+  expect(clients.every((client) => client.state === 'open')).toBe(true);
+}, 120_000);
