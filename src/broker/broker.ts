@@ -41,6 +41,8 @@ export type PresenceChange = { readonly type: 'join' | 'leave'; readonly member:
  * returns the same publications with the same offsets. A failed publish rejects; it never half-succeeds.
  */
 export interface Broker {
+  /** True when other server processes share this broker, so pushes to a user must go through it. */
+  readonly distributed?: boolean;
   publish(key: string, payload: unknown): Promise<Publication>;
   history(key: string, query: HistoryQuery): Promise<History>;
   /** Listens to new publications of a key; resolves once listening. Returns the function that stops it. */

@@ -56,6 +56,7 @@ interface Followed {
  * from the stream when Redis is back.
  */
 export class RedisBroker implements Broker {
+  readonly distributed = true;
   private readonly commands: Redis;
   private readonly subscriber: Redis;
   private readonly prefix: string;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Server as HttpServer } from 'node:http';
 import type { Broker, Position } from '../broker/broker.js';
 import { MemoryBroker } from '../broker/memory.js';
@@ -19,6 +20,7 @@ import { jsonWire } from '../wire/json.js';
 import { anonymous } from './auth/anonymous.js';
 import type { Authenticator } from './auth/authenticator.js';
 import { Connection } from './connection.js';
+import { newTraceId } from './errors.js';
 import type { ConnectionInfo, Handlers, Pusher } from './handlers.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { consoleLogger, type Logger } from './logger.js';
@@ -64,6 +66,10 @@ export interface CloseOptions {
 export class Server<P extends Protocol<any>> implements Pusher<P> {
   private readonly connections = new Map<string, Connection>();
   private readonly byUser = new Map<string, Set<Connection>>();
+  /** Identifies this process among the nodes sharing a distributed broker. */
+  private readonly nodeId = randomUUID();
+  /** Per user with connections here: how to stop listening for that user's pushes from other nodes. */
+  private readonly userFeeds = new Map<string, Promise<() => Promise<void>>>();
   private readonly runtime: Runtime;
   private readonly topics: TopicHub;
   private readonly heartbeat: ReturnType<typeof setInterval>;
@@ -140,6 +146,18 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
 
   pushToUser<E extends EventName<P>>(userId: string, event: E, payload: EventPayload<P, E>): number {
     const frame = this.encodeEvent(event, payload);
+    if (this.topics.broker.distributed) {
+      // Other nodes deliver to their own connections of this user; ours are served right here.
+      this.topics.broker
+        .publish(userFeedKey(userId), { origin: this.nodeId, event, payload })
+        .catch((error) => {
+          this.runtime.logger.error('could not forward a push to other nodes', {
+            traceId: newTraceId(),
+            userId,
+            error,
+          });
+        });
+    }
     const connections = this.byUser.get(userId);
     if (!connections?.size) return 0;
     for (const connection of connections) connection.sendFrame(frame);
@@ -239,6 +257,18 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
     const set = this.byUser.get(userId) ?? new Set();
     this.byUser.set(userId, set);
     set.add(connection);
+    if (this.topics.broker.distributed && !this.userFeeds.has(userId)) {
+      const feed = this.topics.broker.subscribe(userFeedKey(userId), (publication) => {
+        const push = publication.payload as { origin: string; event: string; payload: unknown };
+        if (push.origin === this.nodeId) return;
+        const frame = this.runtime.wire.encode({ type: 'event', event: push.event, payload: push.payload });
+        if (frame !== null) for (const local of this.byUser.get(userId) ?? []) local.sendFrame(frame);
+      });
+      feed.catch((error) =>
+        this.runtime.logger.error('could not follow pushes for a user', { userId, error }),
+      );
+      this.userFeeds.set(userId, feed);
+    }
     this.options.onConnect?.(connection);
   }
 
@@ -247,7 +277,16 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
     this.connections.delete(connection.id);
     const set = this.byUser.get(connection.principal.id);
     set?.delete(connection);
-    if (set?.size === 0) this.byUser.delete(connection.principal.id);
+    if (set?.size === 0) {
+      this.byUser.delete(connection.principal.id);
+      const feed = this.userFeeds.get(connection.principal.id);
+      this.userFeeds.delete(connection.principal.id);
+      feed
+        ?.then((stop) => stop())
+        .catch(() => {
+          // Never started: nothing to stop.
+        });
+    }
     this.options.onDisconnect?.(connection, code, reason);
     if (this.idle && this.runningCalls() === 0) this.idle();
   }
@@ -268,6 +307,11 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
       }
     }
   }
+}
+
+/** The broker key that carries pushes to one user between nodes. */
+function userFeedKey(userId: string): string {
+  return `_users.${encodeURIComponent(userId)}`;
 }
 
 function bindRoutes(protocol: Protocol, handlers: object): Map<string, Route> {

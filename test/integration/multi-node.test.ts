@@ -4,7 +4,9 @@ import { createInterface } from 'node:readline';
 import { afterAll, expect, inject, test } from 'vitest';
 import { RedisBroker } from '../../src/broker/redis.js';
 import { type Client, createClient } from '../../src/client/index.js';
+import { createServer, silentLogger } from '../../src/server/index.js';
 import { testProtocol } from '../support/fixtures.js';
+import { testHandlers } from '../support/harness.js';
 
 const redisUrl = inject('redisUrl');
 if (!redisUrl) throw new Error('these tests need a Redis: install redis-server or set REDIS_URL');
@@ -82,3 +84,53 @@ test('two nodes on one Redis: a node killed mid-stream loses no publication for 
   expect([...reconnected].sort((x, y) => x - y)).toEqual(Array.from({ length: 25 }, (_, i) => i * 2));
   expect(clients.every((client) => client.state === 'open')).toBe(true);
 }, 120_000);
+
+test('a push to a user reaches that user on every node sharing the Redis broker', async () => {
+  const start = async () => {
+    const broker = new RedisBroker({ redis: redisUrl });
+    await broker.ready();
+    const users = ['ann', 'bob'];
+    let next = 0;
+    const server = await createServer({
+      protocol: testProtocol,
+      handlers: testHandlers(),
+      port: 0,
+      host: '127.0.0.1',
+      broker,
+      logger: silentLogger,
+      auth: { authenticate: () => ({ ok: true, principal: { id: users[next++ % 2]!, permissions: [] } }) },
+    });
+    return { server, broker };
+  };
+  const [nodeA, nodeB] = [await start(), await start()];
+  try {
+    const connect = async (port: number) => {
+      const client = createClient({
+        protocol: testProtocol,
+        url: `ws://127.0.0.1:${port}`,
+        reconnect: false,
+      });
+      clients.push(client);
+      await client.ready();
+      return client;
+    };
+    const annOnA = await connect(nodeA.server.port!);
+    const bobOnA = await connect(nodeA.server.port!);
+    const annOnB = await connect(nodeB.server.port!);
+    expect([annOnA.principal?.id, bobOnA.principal?.id, annOnB.principal?.id]).toEqual(['ann', 'bob', 'ann']);
+    const got: string[] = [];
+    annOnA.on('logs.appended', (p) => got.push(`A:${p.line}`));
+    annOnB.on('logs.appended', (p) => got.push(`B:${p.line}`));
+    bobOnA.on('logs.appended', (p) => got.push(`bob:${p.line}`));
+    // Node B must be listening for ann before the push; its subscription is set up at her connect.
+    await expect.poll(() => (nodeB.server as any).userFeeds.size).toBe(1);
+    await (nodeB.server as any).userFeeds.get('ann');
+    expect(nodeA.server.pushToUser('ann', 'logs.appended', { line: 'hello ann' })).toBe(1);
+    await expect.poll(() => got.sort()).toEqual(['A:hello ann', 'B:hello ann']);
+  } finally {
+    await nodeA.server.close({ graceMs: 10 });
+    await nodeB.server.close({ graceMs: 10 });
+    await nodeA.broker.close();
+    await nodeB.broker.close();
+  }
+});
