@@ -277,6 +277,10 @@ export class Client<P extends Protocol<any>> {
     subscription.key = message.key;
     subscription.position = resumedAt;
     this.followed.set(message.key, subscription);
+    if (message.members) {
+      subscription.members.clear();
+      for (const member of message.members) subscription.members.set(member.connectionId, member);
+    }
     subscription.settle();
     if (message.gap) subscription.options.onGap?.({ reason: message.gap, from: previous, resumedAt });
   }
@@ -568,6 +572,20 @@ export class Client<P extends Protocol<any>> {
       case 'publication':
         this.published(message);
         return;
+      case 'presence': {
+        const subscription = this.followed.get(message.key);
+        if (!subscription) return;
+        // Changes can overlap the roster sent with `subscribed`: report only real changes.
+        const known = subscription.members.has(message.member.connectionId);
+        if (message.change === 'join' ? known : !known) return;
+        if (message.change === 'join') subscription.members.set(message.member.connectionId, message.member);
+        else subscription.members.delete(message.member.connectionId);
+        subscription.options.onPresence?.(
+          { change: message.change, member: message.member },
+          subscription.members,
+        );
+        return;
+      }
       case 'unsubscribed': {
         const subscription = this.followed.get(message.key);
         if (!subscription) return;

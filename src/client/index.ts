@@ -1,4 +1,4 @@
 export type { BackoffOptions } from './backoff.js';
 export { type CallOptions, Client, type ClientOptions, createClient } from './client.js';
 export type { ConnectionState, StateListener } from './state.js';
-export { type Gap, type SubscribeOptions, Subscription } from './subscription.js';
+export { type Gap, type PresenceChange, type SubscribeOptions, Subscription } from './subscription.js';

@@ -1,5 +1,12 @@
 import type { Position } from '../broker/broker.js';
 import type { CallError } from '../protocol/errors.js';
+import type { PresenceMember } from '../wire/message.js';
+
+/** A join or leave on a presence topic. */
+export interface PresenceChange {
+  readonly change: 'join' | 'leave';
+  readonly member: PresenceMember;
+}
 
 /** Why a subscription could not recover everything it missed. */
 export interface Gap {
@@ -16,6 +23,8 @@ export interface SubscribeOptions {
   readonly from?: { readonly last: number } | Position;
   /** Publications were lost for good; refetch a snapshot. Never silent. */
   readonly onGap?: (gap: Gap) => void;
+  /** On presence topics: someone joined or left; `members` is the roster after the change. */
+  readonly onPresence?: (change: PresenceChange, members: ReadonlyMap<string, PresenceMember>) => void;
   /** The server refused or ended the subscription (permission denied, unknown topic...). */
   readonly onError?: (error: CallError) => void;
 }
@@ -30,6 +39,8 @@ export class Subscription<T = unknown> {
   /** The last publication delivered (or the subscription's start). */
   position: Position | undefined;
   active = true;
+  /** On presence topics: who follows this key, by connection id (this client included). */
+  readonly members = new Map<string, PresenceMember>();
   /** Resolves when the server confirms the first subscribe; rejects if it refuses. */
   readonly ready: Promise<void>;
   /** @internal */

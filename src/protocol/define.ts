@@ -70,6 +70,8 @@ export interface TopicDef<P extends Schema = Schema, Pattern extends string = st
   readonly subscribe?: TopicRule;
   /** Who may publish from a client; default: nobody (publish from the server only). */
   readonly publish?: TopicRule;
+  /** Keep a roster of who follows each key, with join and leave events (goval's roster). */
+  readonly presence?: boolean;
   readonly description?: string;
 }
 

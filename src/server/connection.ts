@@ -279,6 +279,12 @@ export class Connection implements ConnectionInfo {
       return;
     }
     const principal = outcome.principal;
+    if (typeof principal?.id !== 'string' || !Array.isArray(principal.permissions)) {
+      this.authFault(
+        new TypeError('the authenticator accepted without a principal {id: string, permissions: string[]}'),
+      );
+      return;
+    }
     if (principal.expiresAt !== undefined && principal.expiresAt <= Date.now()) {
       this.close(CLOSE_CODES.HANDSHAKE_FAILED.code, 'credentials already expired');
       return;

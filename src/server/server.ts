@@ -293,6 +293,9 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
 
   /** One timer for all connections: close the silent ones, ping the rest. */
   private sweep(): void {
+    this.topics.renewPresence().catch((error) => {
+      this.runtime.logger.warn('could not renew presence', { error });
+    });
     const now = Date.now();
     const { heartbeatTimeoutMs } = this.limits;
     for (const connection of this.connections.values()) {

@@ -1,4 +1,4 @@
-import type { Broker, HistoryQuery, Position, Publication } from '../broker/broker.js';
+import type { Broker, HistoryQuery, Position, PresenceChange, Publication } from '../broker/broker.js';
 import { BrokerError } from '../broker/broker.js';
 import type { NamedTopic, TopicRule } from '../protocol/define.js';
 import { RequestError } from '../protocol/errors.js';
@@ -6,7 +6,7 @@ import { firstMissing } from '../protocol/permissions.js';
 import { describeIssues, validate } from '../protocol/schema.js';
 import { topicKey } from '../protocol/topic-key.js';
 import type { Frame } from '../wire/format.js';
-import type { Publish, Subscribe, SubscribeFrom } from '../wire/message.js';
+import type { PresenceMember, Publish, Subscribe, SubscribeFrom } from '../wire/message.js';
 import type { Connection } from './connection.js';
 import type { Runtime } from './runtime.js';
 
@@ -14,11 +14,16 @@ import type { Runtime } from './runtime.js';
 interface Follower {
   recovering: boolean;
   readonly buffer: Publication[];
+  /** Presence changes that arrived while recovering; replayed after `subscribed`. */
+  readonly changes: PresenceChange[];
   last: Position;
 }
 
 interface KeyState {
+  readonly topic: NamedTopic;
   readonly followers: Map<Connection, Follower>;
+  /** On presence topics: the broker's roster events for this key. */
+  readonly roster?: Promise<() => Promise<void>>;
   /** Resolves once the broker delivers this key to us; shared by concurrent first subscribers. */
   readonly listening: Promise<() => Promise<void>>;
 }
@@ -88,12 +93,21 @@ export class TopicHub {
         },
       );
     }
-    const state = this.keyState(key);
-    const follower: Follower = { recovering: true, buffer: [], last: { epoch: '', offset: 0 } };
+    const state = this.keyState(key, topic);
+    const follower: Follower = { recovering: true, buffer: [], changes: [], last: { epoch: '', offset: 0 } };
     state.followers.set(connection, follower);
     connection.topics.add(key);
     try {
       await state.listening;
+      let members: PresenceMember[] | undefined;
+      if (state.roster) {
+        await state.roster;
+        await this.broker.join(key, memberOf(connection), this.runtime.limits.heartbeatTimeoutMs);
+        members = (await this.broker.members(key)).map(({ connectionId, userId }) => ({
+          connectionId,
+          userId,
+        }));
+      }
       let history = await this.broker.history(key, query(message.from));
       const from = message.from;
       if (from && 'epoch' in from && (from.epoch !== history.epoch || from.offset > history.top)) {
@@ -109,7 +123,9 @@ export class TopicHub {
         epoch: history.epoch,
         offset: start,
         ...(gap ? { gap } : {}),
+        ...(members ? { members } : {}),
       });
+      for (const change of follower.changes.splice(0)) this.announce(connection, key, change);
       for (const publication of history.publications) this.deliver(connection, follower, publication);
       for (const publication of follower.buffer.splice(0)) this.deliver(connection, follower, publication);
       follower.recovering = false;
@@ -159,12 +175,39 @@ export class TopicHub {
     }
   }
 
-  private keyState(key: string): KeyState {
+  /** Renews the presence of every local follower and lets the broker expire members of dead nodes. */
+  async renewPresence(): Promise<void> {
+    for (const [key, state] of this.keys) {
+      if (!state.roster) continue;
+      for (const connection of state.followers.keys()) {
+        await this.broker.join(key, memberOf(connection), this.runtime.limits.heartbeatTimeoutMs);
+      }
+      await this.broker.members(key);
+    }
+  }
+
+  private announce(connection: Connection, key: string, change: PresenceChange): void {
+    const { connectionId, userId } = change.member;
+    connection.send({ type: 'presence', key, change: change.type, member: { connectionId, userId } });
+  }
+
+  private keyState(key: string, topic: NamedTopic): KeyState {
     let state = this.keys.get(key);
     if (!state) {
       const followers = new Map<Connection, Follower>();
       const listening = this.broker.subscribe(key, (publication) => this.fanOut(followers, publication));
-      state = { followers, listening };
+      const roster = topic.presence
+        ? this.broker.onPresence(key, (change) => {
+            for (const [connection, follower] of followers) {
+              if (follower.recovering) follower.changes.push(change);
+              else this.announce(connection, key, change);
+            }
+          })
+        : undefined;
+      roster?.catch(() => {
+        // Reported to the subscriber that awaits it.
+      });
+      state = { topic, followers, listening, ...(roster ? { roster } : {}) };
       this.keys.set(key, state);
       // A failed broker subscription is reported to the subscriber that awaits it; forget the key.
       listening.catch(() => this.keys.get(key) === state && this.keys.delete(key));
@@ -196,15 +239,25 @@ export class TopicHub {
     connection.topics.delete(key);
     const state = this.keys.get(key);
     if (!state) return;
-    state.followers.delete(connection);
+    if (!state.followers.delete(connection)) return;
+    if (state.roster) {
+      this.broker.leave(key, connection.id).catch(() => {
+        // The broker is unreachable: the member expires after its TTL instead.
+      });
+    }
     if (state.followers.size > 0) return;
     this.keys.delete(key);
+    state.roster?.then((stop) => stop()).catch(() => {});
     state.listening
       .then((stop) => stop())
       .catch(() => {
         // The broker subscription never started or is already gone: nothing to stop.
       });
   }
+}
+
+function memberOf(connection: Connection) {
+  return { connectionId: connection.id, userId: connection.principal.id };
 }
 
 /** A publication is newer than a position in the same epoch with a greater offset, or in another epoch. */

@@ -226,7 +226,19 @@ export function decodeJson(frame: Frame): Decoded {
         epoch: value.epoch,
         offset: value.offset,
         ...(value.gap === undefined ? {} : { gap: value.gap }),
+        ...(isMemberList(value.members) ? { members: value.members } : {}),
       });
+    case 'presence':
+      if (
+        typeof value.key !== 'string' ||
+        (value.change !== 'join' && value.change !== 'leave') ||
+        !isMember(value.member)
+      ) {
+        return fail(
+          'presence: fields "key", "change" (join|leave) and "member" {connectionId, userId} are required',
+        );
+      }
+      return ok({ type: 'presence', key: value.key, change: value.change, member: value.member });
     case 'publication':
       if (typeof value.key !== 'string' || typeof value.epoch !== 'string' || !isOffset(value.offset)) {
         return fail('publication: fields "key", "epoch" and "offset" are required');
@@ -319,6 +331,14 @@ function isFrom(value: unknown): boolean {
   if (!isObject(value)) return false;
   if ('last' in value) return isOffset(value.last);
   return typeof value.epoch === 'string' && isOffset(value.offset);
+}
+
+function isMember(value: unknown): value is { connectionId: string; userId: string } {
+  return isObject(value) && typeof value.connectionId === 'string' && typeof value.userId === 'string';
+}
+
+function isMemberList(value: unknown): value is { connectionId: string; userId: string }[] {
+  return Array.isArray(value) && value.every(isMember);
 }
 
 function isStringArray(value: unknown): value is string[] {

@@ -168,6 +168,22 @@ export interface Subscribed {
   readonly epoch: string;
   readonly offset: number;
   readonly gap?: 'trimmed' | 'epoch';
+  /** On presence topics: who follows the key now, this connection included. */
+  readonly members?: readonly PresenceMember[];
+}
+
+/** One connection of one user on a presence topic. */
+export interface PresenceMember {
+  readonly connectionId: string;
+  readonly userId: string;
+}
+
+/** Server → client: someone started or stopped following a presence topic key. */
+export interface PresenceMessage {
+  readonly type: 'presence';
+  readonly key: string;
+  readonly change: 'join' | 'leave';
+  readonly member: PresenceMember;
 }
 
 /** Server → client: one publication of a topic key, in offset order. */
@@ -210,6 +226,7 @@ export type ServerMessage =
   | Goodbye
   | Subscribed
   | PublicationMessage
+  | PresenceMessage
   | Unsubscribed;
 export type Message = ClientMessage | ServerMessage;
 export type MessageType = Message['type'];

@@ -263,3 +263,16 @@ describe.each(TRANSPORTS)('over %s', (kind) => {
     });
   });
 });
+
+test('an authenticator that accepts without a valid principal is refused with 4100 and logged', async () => {
+  const harness = await startHarness({
+    auth: { authenticate: () => ({ ok: true, principal: { permissions: [] } as never }) },
+  });
+  const peer = harness.raw();
+  peer.send({ type: 'hello', wire: 1, protocol: 'test', version: '1.2.0' });
+  expect((await peer.closed).code).toBe(4100);
+  expect(String((harness.records[0]!.fields.error as Error).message)).toBe(
+    'the authenticator accepted without a principal {id: string, permissions: string[]}',
+  );
+  await harness.close();
+});

@@ -214,3 +214,37 @@ describe('recovery gaps', () => {
     });
   });
 });
+
+describe('presence', () => {
+  test('a presence topic tells followers who is there, and who joins and leaves', async () => {
+    const users = ['ann', 'bob', 'carol'];
+    let next = 0;
+    harness = await startHarness({
+      auth: { authenticate: () => ({ ok: true, principal: { id: users[next++]!, permissions: [] } }) },
+    });
+    const ann = harness.client();
+    const bob = harness.client();
+    await Promise.all([ann.ready(), bob.ready()]);
+    const seen: string[] = [];
+    const annRoom = ann.subscribe('rooms.messages', { roomId: 'lobby' }, () => {}, {
+      onPresence: ({ change, member }) => seen.push(`${change}:${member.userId}`),
+    });
+    await annRoom.ready;
+    expect([...annRoom.members.values()].map((m) => m.userId)).toEqual(['ann']);
+    const bobRoom = bob.subscribe('rooms.messages', { roomId: 'lobby' }, () => {});
+    await bobRoom.ready;
+    expect([...bobRoom.members.values()].map((m) => m.userId).sort()).toEqual(['ann', 'bob']);
+    await expect.poll(() => seen).toEqual(['join:bob']);
+    expect(annRoom.members.get(bob.connectionId!)).toEqual({ connectionId: bob.connectionId, userId: 'bob' });
+    bobRoom.unsubscribe();
+    await expect.poll(() => seen).toEqual(['join:bob', 'leave:bob']);
+    const carol = harness.client();
+    await carol.ready();
+    await carol.subscribe('rooms.messages', { roomId: 'lobby' }, () => {}).ready;
+    await expect.poll(() => seen.length).toBe(3);
+    harness.sockets[2]!.terminate();
+    await expect.poll(() => seen.length).toBe(4);
+    expect(seen.slice(2).map((entry) => entry.split(':')[0])).toEqual(['join', 'leave']);
+    expect([...annRoom.members.values()].map((m) => m.userId)).toEqual(['ann']);
+  });
+});

@@ -50,6 +50,7 @@ export const testProtocol = defineProtocol({
           // Anyone may follow a room, except "vault", which needs the vault permission.
           subscribe: (params, who) => params.roomId !== 'vault' || who.permissions.includes('rooms:vault'),
           publish: 'rooms:post',
+          presence: true,
         }),
       },
     },
