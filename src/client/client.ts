@@ -281,6 +281,7 @@ export class Client<P extends Protocol<any>> {
       subscription.members.clear();
       for (const member of message.members) subscription.members.set(member.connectionId, member);
     }
+    if (message.snapshot !== undefined) subscription.options.onSnapshot?.(message.snapshot);
     subscription.settle();
     if (message.gap) subscription.options.onGap?.({ reason: message.gap, from: previous, resumedAt });
   }

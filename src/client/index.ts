@@ -2,3 +2,4 @@ export type { BackoffOptions } from './backoff.js';
 export { type CallOptions, Client, type ClientOptions, createClient } from './client.js';
 export type { ConnectionState, StateListener } from './state.js';
 export { type Gap, type PresenceChange, type SubscribeOptions, Subscription } from './subscription.js';
+export { SyncedCollection } from './synced-collection.js';

@@ -23,6 +23,8 @@ export interface SubscribeOptions {
   readonly from?: { readonly last: number } | Position;
   /** Publications were lost for good; refetch a snapshot. Never silent. */
   readonly onGap?: (gap: Gap) => void;
+  /** On snapshot topics: the state to start from, before the publications that follow it. */
+  readonly onSnapshot?: (snapshot: unknown) => void;
   /** On presence topics: someone joined or left; `members` is the roster after the change. */
   readonly onPresence?: (change: PresenceChange, members: ReadonlyMap<string, PresenceMember>) => void;
   /** The server refused or ended the subscription (permission denied, unknown topic...). */

@@ -72,6 +72,12 @@ export interface TopicDef<P extends Schema = Schema, Pattern extends string = st
   readonly publish?: TopicRule;
   /** Keep a roster of who follows each key, with join and leave events (goval's roster). */
   readonly presence?: boolean;
+  /**
+   * The current state behind a key, sent with `subscribed` to a new subscriber and to one whose
+   * gap history cannot fill (the agent-sandbox seed's snapshot on connect). Publications then
+   * follow in order; they may overlap the snapshot, so they must be idempotent (upserts, deletes).
+   */
+  readonly snapshot?: (params: Readonly<Record<string, string>>) => unknown;
   readonly description?: string;
 }
 

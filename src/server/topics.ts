@@ -115,6 +115,10 @@ export class TopicHub {
         history = await this.broker.history(key, { after: 0 });
       }
       const { start, gap } = startOf(message.from, history);
+      // Taken after the history bounds: publications from `start` on may already be in it, which
+      // idempotent operations tolerate; none after it can be missing.
+      const snapshot =
+        topic.snapshot && (!message.from || gap) ? await topic.snapshot(message.params) : undefined;
       follower.last = { epoch: history.epoch, offset: start };
       connection.send({
         type: 'subscribed',
@@ -124,6 +128,7 @@ export class TopicHub {
         offset: start,
         ...(gap ? { gap } : {}),
         ...(members ? { members } : {}),
+        ...(snapshot === undefined ? {} : { snapshot }),
       });
       for (const change of follower.changes.splice(0)) this.announce(connection, key, change);
       for (const publication of history.publications) this.deliver(connection, follower, publication);

@@ -227,6 +227,7 @@ export function decodeJson(frame: Frame): Decoded {
         offset: value.offset,
         ...(value.gap === undefined ? {} : { gap: value.gap }),
         ...(isMemberList(value.members) ? { members: value.members } : {}),
+        ...(value.snapshot === undefined ? {} : { snapshot: value.snapshot }),
       });
     case 'presence':
       if (

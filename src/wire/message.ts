@@ -168,6 +168,8 @@ export interface Subscribed {
   readonly epoch: string;
   readonly offset: number;
   readonly gap?: 'trimmed' | 'epoch';
+  /** On snapshot topics: the state to start from (a fresh subscribe, or after a gap). */
+  readonly snapshot?: unknown;
   /** On presence topics: who follows the key now, this connection included. */
   readonly members?: readonly PresenceMember[];
 }

@@ -1,5 +1,9 @@
 import { z } from 'zod';
 import { command, defineProtocol, error, event, stream, topic } from '../../src/protocol/index.js';
+import { CollectionStore, collectionTopic } from '../../src/services/collection.js';
+
+/** The server-side items of the `keys.sync` collection topic. */
+export const keyStore = new CollectionStore<{ role: string }>();
 
 /** A small protocol exercising every kind of member, used across the tests. */
 export const testProtocol = defineProtocol({
@@ -51,6 +55,15 @@ export const testProtocol = defineProtocol({
           subscribe: (params, who) => params.roomId !== 'vault' || who.permissions.includes('rooms:vault'),
           publish: 'rooms:post',
           presence: true,
+        }),
+      },
+    },
+    keys: {
+      topics: {
+        sync: collectionTopic({
+          pattern: 'keys.{team}',
+          value: z.object({ role: z.string() }),
+          store: keyStore,
         }),
       },
     },
