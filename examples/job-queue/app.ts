@@ -40,8 +40,9 @@ export async function startJobQueue(
     keys,
     jobs,
     async stop() {
-      jobs.stop();
+      // Server first: jobs keep running through the grace period, so open log streams can end.
       await server.close({ graceMs: 2000 });
+      jobs.stop();
     },
   };
 }

@@ -23,9 +23,13 @@ export class JobQueue extends EventEmitter<JobEvents> {
   private readonly logs = new Map<string, LogLine[]>();
   private nextId = 1;
   private running: { id: string; timer: ReturnType<typeof setTimeout> } | undefined;
+  private stopped = false;
 
-  constructor(private readonly timings: JobTimings = { lineMs: 500, lines: 10 }) {
+  /** The default job runs 1.5 s: long enough to watch, short enough for the demo client's tour. */
+  constructor(private readonly timings: JobTimings = { lineMs: 250, lines: 6 }) {
     super();
+    // Each open `jobs.logs` stream listens here; more than ten at once is normal, not a leak.
+    this.setMaxListeners(0);
   }
 
   queue(
@@ -90,13 +94,15 @@ export class JobQueue extends EventEmitter<JobEvents> {
     return state === 'completed' || state === 'cancelled';
   }
 
+  /** Clears the worker's timer for good: jobs still queued or running stay as they are. */
   stop(): void {
+    this.stopped = true;
     if (this.running) clearTimeout(this.running.timer);
     this.running = undefined;
   }
 
   private schedule(): void {
-    if (this.running) return;
+    if (this.running || this.stopped) return;
     const next = this.list().find((job) => job.state === 'queued');
     if (!next) return;
     this.update(next.id, 'running');

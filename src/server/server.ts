@@ -127,7 +127,11 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
 
   /** `ws://host:port/path` for clients on this machine. */
   get url(): string {
-    return `ws://${this.options.host ?? '127.0.0.1'}:${this.port}${this.options.path ?? ''}`;
+    const host = this.options.host ?? '127.0.0.1';
+    // IPv6 literals need brackets in URLs; wildcard binds are reached on loopback.
+    const reachable =
+      host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
+    return `ws://${reachable}:${this.port}${this.options.path ?? ''}`;
   }
 
   /** Open connections (handshake completed). */

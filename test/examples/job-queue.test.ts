@@ -1,8 +1,8 @@
-import { createClient } from 'switchboard/client';
+import { type Client, createClient } from 'switchboard/client';
 import { silentLogger } from 'switchboard/server';
 import { afterEach, expect, test } from 'vitest';
 import { type JobQueueApp, startJobQueue } from '../../examples/job-queue/app.js';
-import { jobQueue } from '../../examples/job-queue/protocol.js';
+import { type Job, jobQueue } from '../../examples/job-queue/protocol.js';
 
 let app: JobQueueApp | undefined;
 const clients: { close(): void }[] = [];
@@ -25,14 +25,31 @@ async function connect(apiKey: string) {
   return client;
 }
 
+/** The first `jobs.updated` that matches, or a failure after `timeoutMs`: wait on the event, never sleep. */
+function nextUpdate(client: Client<typeof jobQueue>, match: (job: Job) => boolean, timeoutMs = 1000) {
+  return new Promise<Job>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      stop();
+      reject(new Error(`no matching jobs.updated within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const stop = client.on('jobs.updated', (job) => {
+      if (!match(job)) return;
+      clearTimeout(timer);
+      stop();
+      resolve(job);
+    });
+  });
+}
+
 test('the job-queue demo queues by priority, cancels, streams logs, and enforces permissions', async () => {
-  app = await startJobQueue({ port: 0, timings: { lineMs: 15, lines: 3 }, logger: silentLogger });
+  app = await startJobQueue({ port: 0, timings: { lineMs: 40, lines: 3 }, logger: silentLogger });
   const admin = await connect(app.keys.admin);
   const viewer = await connect(app.keys.readOnly);
   const updates: string[] = [];
   admin.on('jobs.updated', (job) => updates.push(`${job.name}:${job.state}`));
   const viewerUpdates: string[] = [];
   viewer.on('jobs.updated', (job) => viewerUpdates.push(job.id));
+  const highCompleted = nextUpdate(admin, (job) => job.name === 'high' && job.state === 'completed');
 
   const first = await admin.call('jobs.queue', { name: 'first', commitId, priority: 1 });
   const low = await admin.call('jobs.queue', { name: 'low', commitId, priority: 2 });
@@ -58,7 +75,7 @@ test('the job-queue demo queues by priority, cancels, streams logs, and enforces
   const denied = await viewer.call('jobs.queue', { name: 'nope', commitId, priority: 0 }).catch((e) => e);
   expect([denied.code, denied.data]).toEqual(['PERMISSION_DENIED', { required: 'jobs:create' }]);
 
-  await expect.poll(() => updates).toContain('high:completed');
+  expect((await highCompleted).id).toBe(high.id);
   expect(updates).toEqual([
     'first:queued',
     'first:running',
@@ -99,4 +116,18 @@ test('the demo catalogs datasets and logs metrics', async () => {
   expect(await admin.call('metrics.log', { commitId, step: 2, value: 0.4, name: 'loss' })).toEqual({
     recorded: 2,
   });
+});
+
+test('stopping the demo lets an open log stream run to the end of its job', async () => {
+  app = await startJobQueue({ port: 0, timings: { lineMs: 40, lines: 3 }, logger: silentLogger });
+  const admin = await connect(app.keys.admin);
+  const job = await admin.call('jobs.queue', { name: 'last words', commitId, priority: 5 });
+  const lines: string[] = [];
+  let stopped: Promise<void> | undefined;
+  for await (const line of admin.stream('jobs.logs', { id: job.id })) {
+    lines.push(line.text);
+    stopped ??= app.stop();
+  }
+  expect(lines).toEqual(['step 1/3', 'step 2/3', 'done']);
+  await stopped;
 });

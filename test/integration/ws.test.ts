@@ -165,3 +165,23 @@ describe('over real ws on loopback', () => {
     expect(server.list()).toHaveLength(1);
   });
 });
+
+test('server.url is a usable URL for IPv6 and wildcard hosts', async () => {
+  for (const [host, expected] of [
+    ['::1', /^ws:\/\/\[::1\]:\d+$/],
+    ['0.0.0.0', /^ws:\/\/127\.0\.0\.1:\d+$/],
+  ] as const) {
+    const server = await createServer({
+      protocol: testProtocol,
+      handlers: testHandlers(),
+      port: 0,
+      host,
+      logger: recordingLogger().logger,
+    });
+    expect(server.url).toMatch(expected);
+    const c = createClient({ protocol: testProtocol, url: server.url, reconnect: false });
+    expect(await c.call('math.add', { a: 1, b: 1 })).toEqual({ sum: 2 });
+    c.close();
+    await server.close({ graceMs: 10 });
+  }
+});
