@@ -1,0 +1,81 @@
+// Load-generator clients, one per contender, all behind the same small interface.
+import { io } from 'socket.io-client';
+import { createClient } from 'switchboard/client';
+import { WebSocket } from 'ws';
+import { benchProtocol } from './protocol.js';
+import type { Contender } from './servers.js';
+
+export interface LoadClient {
+  call(n: number): Promise<void>;
+  /** Follows the broadcast feed; resolves once following. */
+  follow(onTick: () => void): Promise<void>;
+  close(): void;
+}
+
+export async function connect(contender: Contender, port: number): Promise<LoadClient> {
+  if (contender === 'socket.io') return connectSocketIo(port);
+  if (contender === 'switchboard' || contender === 'switchboard-redis') return connectSwitchboard(port);
+  return connectWs(port);
+}
+
+async function connectWs(port: number): Promise<LoadClient> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: false });
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  const pending = new Map<number, () => void>();
+  let onTick: (() => void) | undefined;
+  let nextId = 1;
+  ws.on('message', (data) => {
+    const message = JSON.parse(String(data)) as { id?: number; event?: string };
+    if (message.id !== undefined) {
+      pending.get(message.id)?.();
+      pending.delete(message.id);
+    } else if (message.event) onTick?.();
+  });
+  return {
+    call(n) {
+      const id = nextId++;
+      return new Promise((resolve) => {
+        pending.set(id, resolve);
+        ws.send(JSON.stringify({ id, method: 'echo', params: { n } }));
+      });
+    },
+    async follow(listener) {
+      onTick = listener;
+    },
+    close: () => ws.terminate(),
+  };
+}
+
+async function connectSocketIo(port: number): Promise<LoadClient> {
+  const socket = io(`http://127.0.0.1:${port}`, {
+    transports: ['websocket'],
+    forceNew: true,
+    reconnection: false,
+  });
+  await new Promise((resolve, reject) =>
+    socket.once('connect', () => resolve(undefined)).once('connect_error', reject),
+  );
+  return {
+    async call(n) {
+      await socket.emitWithAck('echo', { n });
+    },
+    async follow(listener) {
+      socket.on('tick', listener);
+    },
+    close: () => socket.disconnect(),
+  };
+}
+
+async function connectSwitchboard(port: number): Promise<LoadClient> {
+  const client = createClient({ protocol: benchProtocol, url: `ws://127.0.0.1:${port}`, reconnect: false });
+  await client.ready();
+  return {
+    async call(n) {
+      await client.call('rpc.echo', { n });
+    },
+    async follow(listener) {
+      await client.subscribe('feed.ticks', {}, listener).ready;
+    },
+    close: () => client.close(),
+  };
+}

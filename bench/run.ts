@@ -1,0 +1,355 @@
+// `npm run bench`: every contender, every workload, in one run on this machine; writes bench/RESULTS.md.
+// Servers run in their own processes; this process is the load generator.
+import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { createServer, connect as tcpConnect } from 'node:net';
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { decodeJson, encodeJson } from 'switchboard/wire';
+import { connect, type LoadClient } from './load.js';
+import type { Contender } from './servers.js';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const RPC_SECONDS = Number(process.env.BENCH_RPC_SECONDS ?? 2);
+const CONTENDERS: Contender[] = ['raw-ws', 'batched-ws', 'socket.io', 'switchboard'];
+
+interface ServerProcess {
+  readonly port: number;
+  request<T>(message: object, reply: string): Promise<T>;
+  send(message: object): void;
+  stop(): void;
+}
+
+async function startServer(contender: Contender, redisUrl?: string): Promise<ServerProcess> {
+  const child: ChildProcess = fork(
+    new URL('./servers.ts', import.meta.url).pathname,
+    [contender, ...(redisUrl ? [redisUrl] : [])],
+    {
+      execArgv: ['--import', 'tsx', '--conditions=source', '--expose-gc'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('message', (m: { port: number }) => resolve(m.port));
+    child.once('exit', (code) => reject(new Error(`${contender} server exited with ${code}`)));
+  });
+  return {
+    port,
+    request<T>(message: object, reply: string) {
+      return new Promise<T>((resolve) => {
+        const onMessage = (m: { type: string }) => {
+          if (m.type !== reply) return;
+          child.off('message', onMessage);
+          resolve(m as T);
+        };
+        child.on('message', onMessage);
+        child.send(message);
+      });
+    },
+    send: (message) => child.send(message),
+    stop: () => child.kill('SIGKILL'),
+  };
+}
+
+async function openClients(contender: Contender, port: number, count: number): Promise<LoadClient[]> {
+  const clients: LoadClient[] = [];
+  for (let i = 0; i < count; i += 50) {
+    clients.push(
+      ...(await Promise.all(Array.from({ length: Math.min(50, count - i) }, () => connect(contender, port)))),
+    );
+  }
+  return clients;
+}
+
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
+
+interface RpcResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  cpuMicrosPerRt: number;
+}
+
+async function rpc(contender: Contender, connections: number, inFlight: number): Promise<RpcResult> {
+  const server = await startServer(contender);
+  const clients = await openClients(contender, server.port, connections);
+  const drive = async (seconds: number, latencies?: number[]) => {
+    const end = performance.now() + seconds * 1000;
+    let count = 0;
+    await Promise.all(
+      clients.flatMap((client) =>
+        Array.from({ length: inFlight }, async () => {
+          while (performance.now() < end) {
+            const start = performance.now();
+            await client.call(count);
+            latencies?.push(performance.now() - start);
+            count++;
+          }
+        }),
+      ),
+    );
+    return count;
+  };
+  await drive(0.5); // warm up the JIT on both sides
+  const latencies: number[] = [];
+  const cpuBefore = (await server.request<{ micros: number }>({ type: 'cpu' }, 'cpu')).micros;
+  const started = performance.now();
+  const count = await drive(RPC_SECONDS, latencies);
+  const elapsed = (performance.now() - started) / 1000;
+  const cpuAfter = (await server.request<{ micros: number }>({ type: 'cpu' }, 'cpu')).micros;
+  for (const client of clients) client.close();
+  server.stop();
+  latencies.sort((a, b) => a - b);
+  return {
+    rps: count / elapsed,
+    p50: percentile(latencies, 0.5),
+    p99: percentile(latencies, 0.99),
+    cpuMicrosPerRt: (cpuAfter - cpuBefore) / count,
+  };
+}
+
+interface FanoutResult {
+  deliveriesPerSecond: number;
+  lastMs: number;
+}
+
+const SUBSCRIBERS = 1000;
+const PUBLICATIONS = 200;
+
+async function fanout(contender: Contender, redisUrl?: string): Promise<FanoutResult> {
+  const nodes = [await startServer(contender, redisUrl)];
+  if (redisUrl) nodes.push(await startServer(contender, redisUrl));
+  const clients: LoadClient[] = [];
+  for (const [i, node] of nodes.entries()) {
+    clients.push(
+      ...(await openClients(
+        contender,
+        node.port,
+        SUBSCRIBERS / nodes.length + (i === 0 ? SUBSCRIBERS % nodes.length : 0),
+      )),
+    );
+  }
+  let delivered = 0;
+  let done!: () => void;
+  const all = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  await Promise.all(
+    clients.map((client) =>
+      client.follow(() => {
+        if (++delivered === SUBSCRIBERS * PUBLICATIONS) done();
+      }),
+    ),
+  );
+  const data = 'x'.repeat(100);
+  const started = performance.now();
+  nodes[0]!.send({ type: 'fanout', count: PUBLICATIONS, data });
+  const timeout = new Promise((_, reject) =>
+    setTimeout(() => reject(new Error(`${contender}: fan-out incomplete (${delivered})`)), 60_000),
+  );
+  await Promise.race([all, timeout]);
+  const elapsed = performance.now() - started;
+  for (const client of clients) client.close();
+  for (const node of nodes) node.stop();
+  return { deliveriesPerSecond: (SUBSCRIBERS * PUBLICATIONS) / (elapsed / 1000), lastMs: elapsed };
+}
+
+interface MemoryResult {
+  rssPerConnection: number;
+  heapPerConnection: number;
+}
+
+async function memory(contender: Contender): Promise<MemoryResult> {
+  const server = await startServer(contender);
+  type Usage = { rss: number; heapUsed: number };
+  const before = await server.request<Usage>({ type: 'memory' }, 'memory');
+  const clients = await openClients(contender, server.port, 2000);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const after = await server.request<Usage>({ type: 'memory' }, 'memory');
+  for (const client of clients) client.close();
+  server.stop();
+  return {
+    rssPerConnection: (after.rss - before.rss) / 2000,
+    heapPerConnection: (after.heapUsed - before.heapUsed) / 2000,
+  };
+}
+
+interface WireResult {
+  encodePerSecond: number;
+  decodePerSecond: number;
+  bytes: number;
+}
+
+function wire(format: 'switchboard.json' | 'plain JSON envelope'): WireResult {
+  const output = { id: 'job-42', name: 'train', priority: 5, state: 'running', tags: ['a', 'b'] };
+  const message = { type: 'result', id: 1234, output } as const;
+  const encode =
+    format === 'switchboard.json'
+      ? () => encodeJson(message)
+      : () => JSON.stringify({ id: 1234, result: output });
+  const decode = format === 'switchboard.json' ? (s: string) => decodeJson(s) : (s: string) => JSON.parse(s);
+  const frame = encode();
+  const time = (work: () => unknown) => {
+    const n = 200_000;
+    for (let i = 0; i < 20_000; i++) work();
+    const start = performance.now();
+    for (let i = 0; i < n; i++) work();
+    return n / ((performance.now() - start) / 1000);
+  };
+  return {
+    encodePerSecond: time(encode),
+    decodePerSecond: time(() => decode(frame)),
+    bytes: Buffer.byteLength(frame),
+  };
+}
+
+// ---- redis for the cross-node fan-out
+
+async function startRedis(): Promise<{ url: string; stop: () => void } | undefined> {
+  try {
+    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
+  } catch {
+    return undefined;
+  }
+  const port = await new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = tcpConnect(port, '127.0.0.1', () => {
+        socket.end();
+        resolve(true);
+      }).once('error', () => resolve(false));
+    });
+    if (open) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill('SIGKILL') };
+}
+
+// ---- one run, several runs, the table
+
+type Sample = Record<string, number>;
+const samples = new Map<string, Sample[]>();
+const record = (name: string, sample: Sample) => samples.set(name, [...(samples.get(name) ?? []), sample]);
+
+const RPC_SHAPES = [
+  [1, 1],
+  [1, 32],
+  [50, 1],
+  [50, 32],
+] as const;
+
+const redis = await startRedis();
+const began = performance.now();
+for (let run = 1; run <= RUNS; run++) {
+  console.error(`run ${run}/${RUNS}`);
+  for (const [connections, inFlight] of RPC_SHAPES) {
+    for (const contender of CONTENDERS) {
+      record(`rpc ${connections}x${inFlight} ${contender}`, {
+        ...(await rpc(contender, connections, inFlight)),
+      });
+    }
+  }
+  for (const contender of CONTENDERS) record(`fanout ${contender}`, { ...(await fanout(contender)) });
+  if (redis) record('fanout switchboard-redis', { ...(await fanout('switchboard-redis', redis.url)) });
+  for (const contender of CONTENDERS) record(`memory ${contender}`, { ...(await memory(contender)) });
+  for (const format of ['switchboard.json', 'plain JSON envelope'] as const)
+    record(`wire ${format}`, { ...wire(format) });
+}
+redis?.stop();
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+};
+const stat = (name: string, field: string) => {
+  const values = (samples.get(name) ?? []).map((s) => s[field]!);
+  return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
+};
+const fmt = (value: number, digits = 0) =>
+  value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const cell = (name: string, field: string, digits = 0) => {
+  const { median, min, max } = stat(name, field);
+  return `${fmt(median, digits)} (${fmt(min, digits)}–${fmt(max, digits)})`;
+};
+const ratio = (name: string, peer: string, field: string) =>
+  (stat(name, field).median / stat(peer, field).median).toFixed(2);
+
+const lines: string[] = [];
+lines.push('# Benchmark results', '');
+lines.push(
+  `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}.`,
+  `Date: ${new Date().toISOString().slice(0, 10)}. ${RUNS} runs; each cell is the median (min–max). Ratios compare medians of this run only.`,
+  `Servers run in their own process, the load generator in another, over loopback. Wall time: ${fmt((performance.now() - began) / 1000)} s.`,
+  '',
+  '## RPC',
+  '',
+  'connections × calls in flight. Round trips per second, latency in ms, server CPU per round trip in µs.',
+  '',
+  '| shape | contender | round trips/s | p50 ms | p99 ms | server CPU µs/RT | rps ÷ raw ws | CPU ÷ batched ws | CPU ÷ Socket.IO |',
+  '|---|---|---|---|---|---|---|---|---|',
+);
+for (const [connections, inFlight] of RPC_SHAPES) {
+  for (const contender of CONTENDERS) {
+    const name = `rpc ${connections}x${inFlight} ${contender}`;
+    const peer = (other: Contender) => `rpc ${connections}x${inFlight} ${other}`;
+    lines.push(
+      `| ${connections}×${inFlight} | ${contender} | ${cell(name, 'rps')} | ${cell(name, 'p50', 2)} | ${cell(name, 'p99', 2)} | ${cell(name, 'cpuMicrosPerRt', 1)} | ${ratio(name, peer('raw-ws'), 'rps')} | ${ratio(name, peer('batched-ws'), 'cpuMicrosPerRt')} | ${ratio(name, peer('socket.io'), 'cpuMicrosPerRt')} |`,
+    );
+  }
+}
+lines.push(
+  '',
+  `## Fan-out`,
+  '',
+  `${PUBLICATIONS} publications of ~100 bytes to ${SUBSCRIBERS} subscribers.`,
+  '',
+);
+lines.push(
+  '| contender | deliveries/s | ms until the last subscriber has the last message | ÷ raw ws | ÷ batched ws | ÷ Socket.IO |',
+  '|---|---|---|---|---|---|',
+);
+for (const contender of [...CONTENDERS, ...(redis ? (['switchboard-redis'] as const) : [])]) {
+  const name = `fanout ${contender}`;
+  lines.push(
+    `| ${contender === 'switchboard-redis' ? 'switchboard, Redis broker, 2 nodes' : contender} | ${cell(name, 'deliveriesPerSecond')} | ${cell(name, 'lastMs')} | ${ratio(name, 'fanout raw-ws', 'deliveriesPerSecond')} | ${ratio(name, 'fanout batched-ws', 'deliveriesPerSecond')} | ${ratio(name, 'fanout socket.io', 'deliveriesPerSecond')} |`,
+  );
+}
+lines.push(
+  '',
+  '## Memory',
+  '',
+  'Server memory per idle connection at 2,000 connections (after a GC), in bytes.',
+  '',
+);
+lines.push(
+  '| contender | RSS/connection | heap/connection | RSS ÷ raw ws | RSS ÷ Socket.IO |',
+  '|---|---|---|---|---|',
+);
+for (const contender of CONTENDERS) {
+  const name = `memory ${contender}`;
+  lines.push(
+    `| ${contender} | ${cell(name, 'rssPerConnection')} | ${cell(name, 'heapPerConnection')} | ${ratio(name, 'memory raw-ws', 'rssPerConnection')} | ${ratio(name, 'memory socket.io', 'rssPerConnection')} |`,
+  );
+}
+lines.push('', '## Wire', '', 'Encoding and decoding one RPC reply in process.', '');
+lines.push('| format | encodes/s | decodes/s | bytes/message |', '|---|---|---|---|');
+for (const format of ['switchboard.json', 'plain JSON envelope']) {
+  const name = `wire ${format}`;
+  lines.push(
+    `| ${format} | ${cell(name, 'encodePerSecond')} | ${cell(name, 'decodePerSecond')} | ${cell(name, 'bytes')} |`,
+  );
+}
+const table = `${lines.join('\n')}\n`;
+writeFileSync(new URL('./results-table.md', import.meta.url), table);
+console.log(table);

@@ -1,0 +1,126 @@
+// One benchmark server in its own process: `node --import tsx bench/servers.ts <contender> [redis-url]`.
+// Talks to the load generator over IPC: `ready` with its port, then answers cpu / memory / fanout requests.
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Server as SocketIoServer } from 'socket.io';
+import { RedisBroker } from 'switchboard/redis';
+import { anonymous, createServer, silentLogger } from 'switchboard/server';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { benchProtocol } from './protocol.js';
+
+export type Contender = 'raw-ws' | 'batched-ws' | 'socket.io' | 'switchboard' | 'switchboard-redis';
+type Request = { type: 'cpu' } | { type: 'memory' } | { type: 'fanout'; count: number; data: string };
+
+const contender = process.argv[2] as Contender;
+const redisUrl = process.argv[3];
+
+/** Starts the contender; returns its port and how it broadcasts one message to every client. */
+async function start(): Promise<{ port: number; broadcast: (seq: number, data: string) => void }> {
+  switch (contender) {
+    case 'raw-ws':
+    case 'batched-ws':
+      return startWs(contender === 'batched-ws');
+    case 'socket.io':
+      return startSocketIo();
+    case 'switchboard':
+    case 'switchboard-redis':
+      return startSwitchboard();
+  }
+}
+
+/** The minimal hand-written envelope: {id, method, params} → {id, result}; broadcast loops over clients. */
+async function startWs(batched: boolean) {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
+  await new Promise((resolve) => wss.once('listening', resolve));
+  const corked = new Set<WebSocket>();
+  // Batched: cork each socket for the rest of the event-loop turn, so one turn = one write per socket.
+  const cork = (ws: WebSocket) => {
+    if (!batched || corked.has(ws)) return;
+    const tcp = (ws as unknown as { _socket: import('node:net').Socket })._socket;
+    tcp.cork();
+    corked.add(ws);
+    if (corked.size === 1) {
+      setImmediate(() => {
+        for (const socket of corked)
+          (socket as unknown as { _socket: import('node:net').Socket })._socket.uncork();
+        corked.clear();
+      });
+    }
+  };
+  wss.on('connection', (ws) => {
+    ws.on('message', (data) => {
+      const { id, params } = JSON.parse(String(data)) as { id: number; params: unknown };
+      cork(ws);
+      ws.send(JSON.stringify({ id, result: params }));
+    });
+  });
+  return {
+    port: (wss.address() as AddressInfo).port,
+    broadcast(seq: number, data: string) {
+      const text = JSON.stringify({ event: 'tick', payload: { seq, data } });
+      // Batched builds the frame once (a Buffer) instead of converting the string per socket.
+      const frame = batched ? Buffer.from(text) : text;
+      for (const ws of wss.clients) {
+        cork(ws);
+        ws.send(frame, { binary: false });
+      }
+    },
+  };
+}
+
+async function startSocketIo() {
+  const http = createHttpServer();
+  const io = new SocketIoServer(http, {
+    transports: ['websocket'],
+    perMessageDeflate: false,
+    serveClient: false,
+  });
+  io.on('connection', (socket) => {
+    void socket.join('feed');
+    socket.on('echo', (params: unknown, ack: (result: unknown) => void) => ack(params));
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (http.address() as AddressInfo).port,
+    broadcast(seq: number, data: string) {
+      io.to('feed').emit('tick', { seq, data });
+    },
+  };
+}
+
+async function startSwitchboard() {
+  const broker = redisUrl ? new RedisBroker({ redis: redisUrl }) : undefined;
+  await broker?.ready();
+  const server = await createServer({
+    protocol: benchProtocol,
+    port: 0,
+    host: '127.0.0.1',
+    logger: silentLogger,
+    auth: anonymous(),
+    // Load generators send far more than a person would; the rate limit is not what is measured.
+    limits: { ratePerSecond: 10_000_000, rateBurst: 10_000_000, maxInFlight: 1024 },
+    ...(broker ? { broker } : {}),
+    handlers: { rpc: { echo: (input) => input } },
+  });
+  return {
+    port: server.port!,
+    broadcast(seq: number, data: string) {
+      void server.publish('feed.ticks', {}, { seq, data });
+    },
+  };
+}
+
+const { port, broadcast } = await start();
+process.on('message', (request: Request) => {
+  if (request.type === 'cpu') {
+    const { user, system } = process.cpuUsage();
+    process.send!({ type: 'cpu', micros: user + system });
+  } else if (request.type === 'memory') {
+    globalThis.gc?.();
+    const { rss, heapUsed } = process.memoryUsage();
+    process.send!({ type: 'memory', rss, heapUsed });
+  } else if (request.type === 'fanout') {
+    for (let seq = 1; seq <= request.count; seq++) broadcast(seq, request.data);
+  }
+});
+process.send!({ type: 'ready', port });
