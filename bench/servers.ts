@@ -9,7 +9,11 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { benchProtocol } from './protocol.js';
 
 export type Contender = 'raw-ws' | 'batched-ws' | 'socket.io' | 'switchboard' | 'switchboard-redis';
-type Request = { type: 'cpu' } | { type: 'memory' } | { type: 'fanout'; count: number; data: string };
+type Request =
+  | { type: 'cpu' }
+  | { type: 'memory' }
+  | { type: 'exit' }
+  | { type: 'fanout'; count: number; data: string };
 
 const contender = process.argv[2] as Contender;
 const redisUrl = process.argv[3];
@@ -119,6 +123,9 @@ process.on('message', (request: Request) => {
     globalThis.gc?.();
     const { rss, heapUsed } = process.memoryUsage();
     process.send!({ type: 'memory', rss, heapUsed });
+  } else if (request.type === 'exit') {
+    // A normal exit, so that --cpu-prof writes its profile.
+    process.exit(0);
   } else if (request.type === 'fanout') {
     for (let seq = 1; seq <= request.count; seq++) broadcast(seq, request.data);
   }

@@ -6,6 +6,7 @@ import type { Socket, UpgradeRequest } from '../transport/socket.js';
 import type { Frame } from '../wire/format.js';
 import type { CallId, Message, Publish, ServerMessage, Subscribe, Unsubscribe } from '../wire/message.js';
 import type { AuthOutcome, Principal } from './auth/authenticator.js';
+import type { CallControl } from './call-control.js';
 import { dispatch } from './dispatch.js';
 import { newTraceId, toErrorMessage } from './errors.js';
 import type { ConnectionInfo } from './handlers.js';
@@ -26,7 +27,7 @@ const CLOSE_GRACE_MS = 1000;
 export class Connection implements ConnectionInfo {
   readonly id = randomUUID();
   /** Calls running now, by id; aborting one ends its handler's signal. */
-  readonly inFlight = new Map<CallId, AbortController>();
+  readonly inFlight = new Map<CallId, CallControl>();
   /** When the last frame of any kind arrived (ms since epoch): what dead-peer detection watches. */
   lastSeenAt = Date.now();
   /** Topic keys this connection follows (the TopicHub keeps the rest of the state). */

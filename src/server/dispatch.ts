@@ -1,7 +1,8 @@
 import { RequestError } from '../protocol/errors.js';
 import { firstMissing } from '../protocol/permissions.js';
-import { describeIssues, type Validation, validate } from '../protocol/schema.js';
+import { describeIssues, validate } from '../protocol/schema.js';
 import type { Call } from '../wire/message.js';
+import { CallControl } from './call-control.js';
 import type { Connection } from './connection.js';
 import { toErrorMessage } from './errors.js';
 import type { Context } from './handlers.js';
@@ -21,38 +22,50 @@ export function dispatch(connection: Connection, call: Call): void {
     return;
   }
 
-  const controller = new AbortController();
-  connection.inFlight.set(id, controller);
+  const control = new CallControl();
+  connection.inFlight.set(id, control);
   const timeoutMs =
     route.def.timeoutMs ?? (route.def.kind === 'command' ? runtime.limits.defaultCallTimeoutMs : undefined);
   const timer =
     timeoutMs === undefined
       ? undefined
       : setTimeout(
-          () => controller.abort(new RequestError('TIMEOUT', `${command} timed out after ${timeoutMs} ms`)),
+          () => control.abort(new RequestError('TIMEOUT', `${command} timed out after ${timeoutMs} ms`)),
           timeoutMs,
         );
   // However the call ends, an abort answers the caller at once; the handler may still be winding down.
-  const onAbort = () => {
-    const reason = controller.signal.reason;
+  control.onAbort = (reason) => {
     if (reason instanceof RequestError && reason.code === 'DISCONNECTED') return;
     connection.send(toErrorMessage(runtime, reason, id, { connectionId: connection.id, command }));
   };
-  controller.signal.addEventListener('abort', onAbort, { once: true });
+  void execute(connection, route, call, control, timer);
+}
 
-  const run = route.def.kind === 'stream' ? runStream : runCommand;
-  run(connection, route, call, controller.signal)
-    .catch((error: unknown) => {
-      if (!controller.signal.aborted) {
-        connection.send(toErrorMessage(runtime, error, id, { connectionId: connection.id, command }));
-      }
-    })
-    .finally(() => {
-      clearTimeout(timer);
-      controller.signal.removeEventListener('abort', onAbort);
-      connection.inFlight.delete(id);
-      runtime.settled();
-    });
+/** Runs the handler and reports its failure, then releases the call's slot; one promise per call. */
+async function execute(
+  connection: Connection,
+  route: Route,
+  call: Call,
+  control: CallControl,
+  timer: ReturnType<typeof setTimeout> | undefined,
+): Promise<void> {
+  try {
+    await (route.def.kind === 'stream' ? runStream : runCommand)(connection, route, call, control);
+  } catch (error) {
+    if (!control.aborted) {
+      connection.send(
+        toErrorMessage(connection.runtime, error, call.id, {
+          connectionId: connection.id,
+          command: call.command,
+        }),
+      );
+    }
+  } finally {
+    clearTimeout(timer);
+    control.onAbort = undefined;
+    connection.inFlight.delete(call.id);
+    connection.runtime.settled();
+  }
 }
 
 /** The route a call may run on, or why it may not run at all. */
@@ -81,12 +94,9 @@ function admit(connection: Connection, call: Call): Route | RequestError {
   return route;
 }
 
-async function validated<T>(result: Validation<T> | Promise<Validation<T>>): Promise<Validation<T>> {
-  return result instanceof Promise ? await result : result;
-}
-
 async function parseInput(route: Route, input: unknown): Promise<unknown> {
-  const parsed = await validated(validate(route.def.input, input));
+  const result = validate(route.def.input, input);
+  const parsed = result instanceof Promise ? await result : result;
   if (!parsed.ok) {
     throw new RequestError(
       'INVALID_INPUT',
@@ -107,7 +117,8 @@ async function checkOutput(
   what: string,
 ) {
   if (!connection.runtime.validateOutput) return value;
-  const checked = await validated(validate(schema, value));
+  const result = validate(schema, value);
+  const checked = result instanceof Promise ? await result : result;
   if (!checked.ok) throw new Error(`${what} does not match its schema: ${describeIssues(checked.issues)}`);
   return checked.value;
 }
@@ -116,14 +127,14 @@ async function runCommand(
   connection: Connection,
   route: Route,
   call: Call,
-  signal: AbortSignal,
+  control: CallControl,
 ): Promise<void> {
   const input = await parseInput(route, call.input);
-  const output = await route.handler(input, createContext(connection, route, signal));
-  if (signal.aborted) return;
+  const output = await route.handler(input, createContext(connection, route, control));
+  if (control.aborted) return;
   if (route.def.kind !== 'command') return;
   const checked = await checkOutput(connection, route.def.output, output, `output of ${route.def.name}`);
-  if (signal.aborted) return;
+  if (control.aborted) return;
   connection.send({ type: 'result', id: call.id, output: checked, command: route.def.name });
 }
 
@@ -131,40 +142,46 @@ async function runStream(
   connection: Connection,
   route: Route,
   call: Call,
-  signal: AbortSignal,
+  control: CallControl,
 ): Promise<void> {
   if (route.def.kind !== 'stream') return;
   const input = await parseInput(route, call.input);
-  const source = route.handler(input, createContext(connection, route, signal)) as
+  const source = route.handler(input, createContext(connection, route, control)) as
     | AsyncIterable<unknown>
     | Iterable<unknown>;
   const iterator =
     Symbol.asyncIterator in source
       ? (source as AsyncIterable<unknown>)[Symbol.asyncIterator]()
       : (source as Iterable<unknown>)[Symbol.iterator]();
-  const stop = () => void Promise.resolve(iterator.return?.()).catch(() => {});
-  signal.addEventListener('abort', stop, { once: true });
+  // Closing the iterator runs the generator's `finally` blocks; chained before the reply on abort.
+  const reply = control.onAbort;
+  control.onAbort = (reason) => {
+    void Promise.resolve(iterator.return?.()).catch(() => {});
+    reply?.(reason);
+  };
   try {
     for (;;) {
       const step = await iterator.next();
-      if (signal.aborted || step.done) break;
+      if (control.aborted || step.done) break;
       const item = await checkOutput(connection, route.def.item, step.value, `item of ${route.def.name}`);
-      if (signal.aborted) break;
+      if (control.aborted) break;
       connection.send({ type: 'item', id: call.id, item, command: route.def.name });
     }
   } finally {
-    signal.removeEventListener('abort', stop);
+    control.onAbort = reply;
   }
-  if (!signal.aborted) connection.send({ type: 'end', id: call.id, command: route.def.name });
+  if (!control.aborted) connection.send({ type: 'end', id: call.id, command: route.def.name });
 }
 
-function createContext(connection: Connection, route: Route, signal: AbortSignal): Context<any> {
+function createContext(connection: Connection, route: Route, control: CallControl): Context<any> {
   const { pusher } = connection.runtime;
   return {
     connection,
     principal: connection.principal,
     command: route.def.name,
-    signal,
+    get signal() {
+      return control.signal;
+    },
     server: pusher,
     push(event, payload) {
       pusher.pushTo(connection.id, event, payload as never);
