@@ -98,9 +98,10 @@ export class Connection implements ConnectionInfo {
   }
 
   /** Sends an already encoded frame (a broadcast encodes once for all). Enforces the send buffer limit. */
-  sendFrame(frame: Frame): void {
+  sendFrame(frame: Frame, utf8?: Uint8Array): void {
     if (this.state === 'closed') return;
-    this.socket.send(frame);
+    if (utf8 && this.socket.sendText) this.socket.sendText(utf8);
+    else this.socket.send(frame);
     if (this.socket.bufferedAmount > this.runtime.limits.maxBufferedBytes) {
       this.close(
         CLOSE_CODES.SLOW_CONSUMER.code,
@@ -295,6 +296,7 @@ export class Connection implements ConnectionInfo {
       return;
     }
     clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = undefined;
     this.principalValue = principal;
     this.state = 'open';
     const { limits, protocol } = this.runtime;

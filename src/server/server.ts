@@ -164,13 +164,15 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
     }
     const connections = this.byUser.get(userId);
     if (!connections?.size) return 0;
-    for (const connection of connections) connection.sendFrame(frame);
+    const utf8 = sharedText(frame, connections.size);
+    for (const connection of connections) connection.sendFrame(frame, utf8);
     return connections.size;
   }
 
   broadcast<E extends EventName<P>>(event: E, payload: EventPayload<P, E>): number {
     const frame = this.encodeEvent(event, payload);
-    for (const connection of this.connections.values()) connection.sendFrame(frame);
+    const utf8 = sharedText(frame, this.connections.size);
+    for (const connection of this.connections.values()) connection.sendFrame(frame, utf8);
     return this.connections.size;
   }
 
@@ -314,6 +316,11 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
       }
     }
   }
+}
+
+/** UTF-8 of a text frame going to several sockets, converted once for all of them. */
+function sharedText(frame: Frame, recipients: number): Uint8Array | undefined {
+  return typeof frame === 'string' && recipients > 1 ? Buffer.from(frame) : undefined;
 }
 
 /** The broker key that carries pushes to one user between nodes. */

@@ -222,14 +222,18 @@ export class TopicHub {
 
   private fanOut(followers: Map<Connection, Follower>, publication: Publication): void {
     let frame: Frame | null | undefined;
+    let utf8: Uint8Array | undefined;
     for (const [connection, follower] of followers) {
       if (follower.recovering) {
         follower.buffer.push(publication);
         continue;
       }
       if (!isNewer(publication, follower.last)) continue;
-      frame ??= this.runtime.wire.encode({ type: 'publication', ...publication });
-      if (frame !== null) connection.sendFrame(frame);
+      if (frame === undefined) {
+        frame = this.runtime.wire.encode({ type: 'publication', ...publication });
+        if (typeof frame === 'string' && followers.size > 1) utf8 = Buffer.from(frame);
+      }
+      if (frame !== null) connection.sendFrame(frame, utf8);
       follower.last = publication;
     }
   }

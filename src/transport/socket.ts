@@ -13,6 +13,11 @@ export interface SocketListener {
  */
 export interface Socket {
   send(frame: Frame): void;
+  /**
+   * Sends a text frame already encoded as UTF-8. A broadcast encodes its frame once and hands the
+   * same bytes to every socket instead of each socket converting the string again. Optional.
+   */
+  sendText?(utf8: Uint8Array): void;
   /** Starts the closing handshake. `reason` is cut to the 123 bytes a close frame can hold. */
   close(code: number, reason?: string): void;
   /** Drops the connection without a closing handshake, for a peer that has stopped reading. */

@@ -86,6 +86,15 @@ function wrap(ws: WebSocket): Socket {
       }
       ws.send(frame);
     },
+    sendText(utf8: Uint8Array) {
+      if (ws.readyState !== ws.OPEN) return;
+      if (!corked && tcp) {
+        corked = true;
+        tcp.cork();
+        setImmediate(uncork);
+      }
+      ws.send(utf8, { binary: false });
+    },
     close(code, reason) {
       ws.close(code, closeReason(reason));
     },
