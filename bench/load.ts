@@ -13,7 +13,7 @@ export interface LoadClient {
 }
 
 export async function connect(contender: Contender, port: number): Promise<LoadClient> {
-  if (contender === 'socket.io') return connectSocketIo(port);
+  if (contender === 'socket.io' || contender === 'socket.io-redis') return connectSocketIo(port);
   if (contender === 'switchboard' || contender === 'switchboard-redis') return connectSwitchboard(port);
   return connectWs(port);
 }

@@ -261,7 +261,10 @@ for (let run = 1; run <= RUNS; run++) {
     }
   }
   for (const contender of CONTENDERS) record(`fanout ${contender}`, { ...(await fanout(contender)) });
-  if (redis) record('fanout switchboard-redis', { ...(await fanout('switchboard-redis', redis.url)) });
+  if (redis) {
+    record('fanout switchboard-redis', { ...(await fanout('switchboard-redis', redis.url)) });
+    record('fanout socket.io-redis', { ...(await fanout('socket.io-redis', redis.url)) });
+  }
   for (const contender of CONTENDERS) record(`memory ${contender}`, { ...(await memory(contender)) });
   for (const format of ['switchboard.json', 'plain JSON envelope'] as const)
     record(`wire ${format}`, { ...wire(format) });
@@ -319,10 +322,17 @@ lines.push(
   '| contender | deliveries/s | ms until the last subscriber has the last message | ÷ raw ws | ÷ batched ws | ÷ Socket.IO |',
   '|---|---|---|---|---|---|',
 );
-for (const contender of [...CONTENDERS, ...(redis ? (['switchboard-redis'] as const) : [])]) {
+const REDIS_LABELS: Record<string, string> = {
+  'switchboard-redis': 'switchboard, Redis broker, 2 nodes',
+  'socket.io-redis': 'socket.io, Redis adapter, 2 nodes',
+};
+for (const contender of [
+  ...CONTENDERS,
+  ...(redis ? (['switchboard-redis', 'socket.io-redis'] as const) : []),
+]) {
   const name = `fanout ${contender}`;
   lines.push(
-    `| ${contender === 'switchboard-redis' ? 'switchboard, Redis broker, 2 nodes' : contender} | ${cell(name, 'deliveriesPerSecond')} | ${cell(name, 'lastMs')} | ${ratio(name, 'fanout raw-ws', 'deliveriesPerSecond')} | ${ratio(name, 'fanout batched-ws', 'deliveriesPerSecond')} | ${ratio(name, 'fanout socket.io', 'deliveriesPerSecond')} |`,
+    `| ${REDIS_LABELS[contender] ?? contender} | ${cell(name, 'deliveriesPerSecond')} | ${cell(name, 'lastMs')} | ${ratio(name, 'fanout raw-ws', 'deliveriesPerSecond')} | ${ratio(name, 'fanout batched-ws', 'deliveriesPerSecond')} | ${ratio(name, 'fanout socket.io', 'deliveriesPerSecond')} |`,
   );
 }
 lines.push(

@@ -8,7 +8,13 @@ import { anonymous, createServer, silentLogger } from 'switchboard/server';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { benchProtocol } from './protocol.js';
 
-export type Contender = 'raw-ws' | 'batched-ws' | 'socket.io' | 'switchboard' | 'switchboard-redis';
+export type Contender =
+  | 'raw-ws'
+  | 'batched-ws'
+  | 'socket.io'
+  | 'socket.io-redis'
+  | 'switchboard'
+  | 'switchboard-redis';
 type Request =
   | { type: 'cpu' }
   | { type: 'memory' }
@@ -25,6 +31,7 @@ async function start(): Promise<{ port: number; broadcast: (seq: number, data: s
     case 'batched-ws':
       return startWs(contender === 'batched-ws');
     case 'socket.io':
+    case 'socket.io-redis':
       return startSocketIo();
     case 'switchboard':
     case 'switchboard-redis':
@@ -79,6 +86,12 @@ async function startSocketIo() {
     perMessageDeflate: false,
     serveClient: false,
   });
+  if (redisUrl) {
+    // Socket.IO's own answer to several nodes: its Redis adapter over pub/sub.
+    const { createAdapter } = await import('@socket.io/redis-adapter');
+    const { Redis } = await import('ioredis');
+    io.adapter(createAdapter(new Redis(redisUrl), new Redis(redisUrl)));
+  }
   io.on('connection', (socket) => {
     void socket.join('feed');
     socket.on('echo', (params: unknown, ack: (result: unknown) => void) => ack(params));
