@@ -156,33 +156,14 @@ export class Connection implements ConnectionInfo {
   private receiveOpen(message: Message, debt: number, now: number): void {
     switch (message.type) {
       case 'call':
-        if (debt > 0) {
-          this.send({
-            type: 'error',
-            id: message.id,
-            code: 'RATE_LIMITED',
-            message: `more than ${this.runtime.limits.ratePerSecond} messages per second`,
-            data: { retryAfterMs: this.bucket.retryAfterMs() },
-            command: message.command,
-          });
-          return;
-        }
-        dispatch(this, message);
+        if (debt > 0) this.rateLimited(message.id);
+        else dispatch(this, message);
         return;
       case 'subscribe':
       case 'publish':
       case 'unsubscribe':
-        if (debt > 0) {
-          this.send({
-            type: 'error',
-            id: message.id,
-            code: 'RATE_LIMITED',
-            message: `more than ${this.runtime.limits.ratePerSecond} messages per second`,
-            data: { retryAfterMs: this.bucket.retryAfterMs() },
-          });
-          return;
-        }
-        this.topicRequest(message);
+        if (debt > 0) this.rateLimited(message.id);
+        else this.topicRequest(message);
         return;
       case 'cancel':
         // Cancels go through even past the rate limit: they only ever reduce load.
@@ -201,6 +182,16 @@ export class Connection implements ConnectionInfo {
       default:
         this.send({ type: 'error', code: 'BAD_MESSAGE', message: `a client may not send "${message.type}"` });
     }
+  }
+
+  private rateLimited(id: CallId): void {
+    this.send({
+      type: 'error',
+      id,
+      code: 'RATE_LIMITED',
+      message: `more than ${this.runtime.limits.ratePerSecond} messages per second`,
+      data: { retryAfterMs: this.bucket.retryAfterMs() },
+    });
   }
 
   private topicRequest(message: Subscribe | Publish | Unsubscribe): void {

@@ -76,24 +76,22 @@ function wrap(ws: WebSocket): Socket {
     corked = false;
     tcp?.uncork();
   };
+  /** Whether the socket is open; corks it for the rest of this turn on the first send. */
+  const ready = () => {
+    if (ws.readyState !== ws.OPEN) return false;
+    if (!corked && tcp) {
+      corked = true;
+      tcp.cork();
+      setImmediate(uncork);
+    }
+    return true;
+  };
   return {
     send(frame: Frame) {
-      if (ws.readyState !== ws.OPEN) return;
-      if (!corked && tcp) {
-        corked = true;
-        tcp.cork();
-        setImmediate(uncork);
-      }
-      ws.send(frame);
+      if (ready()) ws.send(frame);
     },
     sendText(utf8: Uint8Array) {
-      if (ws.readyState !== ws.OPEN) return;
-      if (!corked && tcp) {
-        corked = true;
-        tcp.cork();
-        setImmediate(uncork);
-      }
-      ws.send(utf8, { binary: false });
+      if (ready()) ws.send(utf8, { binary: false });
     },
     close(code, reason) {
       ws.close(code, closeReason(reason));
