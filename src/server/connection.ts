@@ -30,6 +30,8 @@ export class Connection implements ConnectionInfo {
   readonly inFlight = new Map<CallId, CallControl>();
   /** When the last frame of any kind arrived (ms since epoch): what dead-peer detection watches. */
   lastSeenAt = Date.now();
+  /** When the last message arrived (pongs of transport-level pings excluded): what the idle limit watches. */
+  lastMessageAt = this.lastSeenAt;
   /** Topic keys this connection follows (the TopicHub keeps the rest of the state). */
   readonly topics = new Set<string>();
   /** Round-trip time measured by the last ping this server sent, in ms. */
@@ -58,7 +60,15 @@ export class Connection implements ConnectionInfo {
     socket.listen({
       message: (frame) => this.receive(frame),
       close: (code, reason) => this.closedBySocket(code, reason),
+      pong: () => {
+        this.lastSeenAt = Date.now();
+      },
     });
+    if (runtime.wire.handshake === 'upgrade') {
+      // No hello on this wire: the upgrade request is all the authenticator gets.
+      this.state = 'authenticating';
+      this.settleAuth(() => runtime.auth.authenticate({ credentials: undefined, request }));
+    }
   }
 
   get principal(): Principal {
@@ -97,6 +107,23 @@ export class Connection implements ConnectionInfo {
     if (frame !== null) this.sendFrame(frame);
   }
 
+  /**
+   * The heartbeat's ping. Wires without a ping message (Buster, fetch_ml) get a WebSocket ping frame
+   * instead, whose pong the transport reports as liveness.
+   */
+  ping(now: number): void {
+    if (this.state === 'closed') return;
+    let frame: Frame | null;
+    try {
+      frame = this.runtime.wire.encode({ type: 'ping', ts: now });
+    } catch {
+      // A wire that cannot encode pings is one that has none: same as null.
+      frame = null;
+    }
+    if (frame !== null) this.sendFrame(frame);
+    else this.socket.ping?.();
+  }
+
   /** Sends an already encoded frame (a broadcast encodes once for all). Enforces the send buffer limit. */
   sendFrame(frame: Frame, utf8?: Uint8Array): void {
     if (this.state === 'closed') return;
@@ -126,6 +153,7 @@ export class Connection implements ConnectionInfo {
     if (this.state === 'closed') return;
     const now = Date.now();
     this.lastSeenAt = now;
+    this.lastMessageAt = now;
     const debt = this.bucket.take(now);
     if (debt > this.runtime.limits.rateBurst) {
       this.close(CLOSE_CODES.RATE_LIMIT_ABUSE.code, 'kept sending past the rate limit', true);

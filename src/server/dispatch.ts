@@ -2,6 +2,7 @@ import { RequestError } from '../protocol/errors.js';
 import { firstMissing } from '../protocol/permissions.js';
 import { describeIssues, validate } from '../protocol/schema.js';
 import type { Call } from '../wire/message.js';
+import type { CallAuthOutcome, Principal } from './auth/authenticator.js';
 import { CallControl } from './call-control.js';
 import type { Connection } from './connection.js';
 import { toErrorMessage } from './errors.js';
@@ -14,9 +15,49 @@ import type { Route } from './runtime.js';
  * The reply is the result, the stream's items and end, or exactly one error.
  */
 export function dispatch(connection: Connection, call: Call): void {
+  if (call.credential === undefined) {
+    start(connection, call, connection.principal);
+    return;
+  }
+  const { runtime } = connection;
+  const refuse = (reason: string) =>
+    connection.send(
+      toErrorMessage(runtime, new RequestError('UNAUTHENTICATED', reason), call.id, {
+        connectionId: connection.id,
+        command: call.command,
+      }),
+    );
+  const authenticateCall = runtime.auth.authenticateCall;
+  if (!authenticateCall) {
+    refuse('this server does not accept per-call credentials');
+    return;
+  }
+  const settle = (outcome: CallAuthOutcome) => {
+    if (!connection.isOpen) return;
+    if (outcome.ok) start(connection, call, outcome.principal);
+    else refuse(outcome.reason);
+  };
+  const fault = (error: unknown) =>
+    connection.send(
+      toErrorMessage(runtime, error, call.id, { connectionId: connection.id, command: call.command }),
+    );
+  let outcome: CallAuthOutcome | Promise<CallAuthOutcome>;
+  try {
+    outcome = authenticateCall.call(runtime.auth, call.credential, connection.principal);
+  } catch (error) {
+    fault(error);
+    return;
+  }
+  // Synchronous stores (the API key map) keep the call on the fast path, in arrival order.
+  if (outcome instanceof Promise) outcome.then(settle, fault);
+  else settle(outcome);
+}
+
+/** Runs a call on behalf of `principal`: the connection's, or the one its per-call credential names. */
+function start(connection: Connection, call: Call, principal: Principal): void {
   const { runtime } = connection;
   const { id, command } = call;
-  const route = admit(connection, call);
+  const route = admit(connection, call, principal);
   if (route instanceof RequestError) {
     connection.send(toErrorMessage(runtime, route, id, { connectionId: connection.id, command }));
     return;
@@ -38,7 +79,7 @@ export function dispatch(connection: Connection, call: Call): void {
     if (reason instanceof RequestError && reason.code === 'DISCONNECTED') return;
     connection.send(toErrorMessage(runtime, reason, id, { connectionId: connection.id, command }));
   };
-  void execute(connection, route, call, control, timer);
+  void execute(connection, route, call, control, timer, principal);
 }
 
 /** Runs the handler and reports its failure, then releases the call's slot; one promise per call. */
@@ -48,9 +89,10 @@ async function execute(
   call: Call,
   control: CallControl,
   timer: ReturnType<typeof setTimeout> | undefined,
+  principal: Principal,
 ): Promise<void> {
   try {
-    await (route.def.kind === 'stream' ? runStream : runCommand)(connection, route, call, control);
+    await (route.def.kind === 'stream' ? runStream : runCommand)(connection, route, call, control, principal);
   } catch (error) {
     if (!control.aborted) {
       connection.send(
@@ -69,7 +111,7 @@ async function execute(
 }
 
 /** The route a call may run on, or why it may not run at all. */
-function admit(connection: Connection, call: Call): Route | RequestError {
+function admit(connection: Connection, call: Call, principal: Principal): Route | RequestError {
   const { runtime } = connection;
   const { id, command } = call;
   if (runtime.shuttingDown) return new RequestError('UNAVAILABLE');
@@ -85,7 +127,7 @@ function admit(connection: Connection, call: Call): Route | RequestError {
   const route = runtime.routes.get(command);
   if (!route)
     return new RequestError('UNKNOWN_COMMAND', `unknown command ${JSON.stringify(command).slice(0, 140)}`);
-  const missing = firstMissing(connection.principal.permissions, route.permissions);
+  const missing = firstMissing(principal.permissions, route.permissions);
   if (missing) {
     return new RequestError('PERMISSION_DENIED', `${command} requires permission "${missing}"`, {
       required: missing,
@@ -128,9 +170,10 @@ async function runCommand(
   route: Route,
   call: Call,
   control: CallControl,
+  principal: Principal,
 ): Promise<void> {
   const input = await parseInput(route, call.input);
-  const output = await route.handler(input, createContext(connection, route, control));
+  const output = await route.handler(input, createContext(connection, route, control, principal));
   if (control.aborted) return;
   if (route.def.kind !== 'command') return;
   const checked = await checkOutput(connection, route.def.output, output, `output of ${route.def.name}`);
@@ -143,10 +186,11 @@ async function runStream(
   route: Route,
   call: Call,
   control: CallControl,
+  principal: Principal,
 ): Promise<void> {
   if (route.def.kind !== 'stream') return;
   const input = await parseInput(route, call.input);
-  const source = route.handler(input, createContext(connection, route, control)) as
+  const source = route.handler(input, createContext(connection, route, control, principal)) as
     | AsyncIterable<unknown>
     | Iterable<unknown>;
   const iterator =
@@ -173,11 +217,16 @@ async function runStream(
   if (!control.aborted) connection.send({ type: 'end', id: call.id, command: route.def.name });
 }
 
-function createContext(connection: Connection, route: Route, control: CallControl): Context<any> {
+function createContext(
+  connection: Connection,
+  route: Route,
+  control: CallControl,
+  principal: Principal,
+): Context<any> {
   const { pusher } = connection.runtime;
   return {
     connection,
-    principal: connection.principal,
+    principal,
     command: route.def.name,
     get signal() {
       return control.signal;

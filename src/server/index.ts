@@ -1,3 +1,4 @@
+export type { UpgradeRefusal, UpgradeRequest, VerifyUpgrade } from '../transport/socket.js';
 export * from './auth/index.js';
 export type { ConnectionInfo, Context, HandlerFor, Handlers, Pusher } from './handlers.js';
 export { DEFAULT_LIMITS, type Limits } from './limits.js';

@@ -19,6 +19,8 @@ export interface Limits {
   readonly heartbeatMs: number;
   /** Silence from a peer (no message of any kind) after which it is dead; close 4200. */
   readonly heartbeatTimeoutMs: number;
+  /** Time without a message from the peer (pongs to transport pings do not count) after which it is closed with 1000; 0 turns it off. */
+  readonly idleTimeoutMs: number;
   /** Topic keys one connection may follow at once; one more gets TOO_MANY_SUBSCRIPTIONS. */
   readonly maxSubscriptions: number;
   /** Server-side timeout of a command that declares none. */
@@ -36,6 +38,7 @@ export const DEFAULT_LIMITS: Limits = {
   handshakeTimeoutMs: 10_000,
   heartbeatMs: 15_000,
   heartbeatTimeoutMs: 45_000,
+  idleTimeoutMs: 0,
   maxSubscriptions: 1000,
   defaultCallTimeoutMs: 30_000,
   shutdownGraceMs: 10_000,

@@ -13,7 +13,7 @@ import type {
 } from '../protocol/define.js';
 import { RequestError } from '../protocol/errors.js';
 import { describeIssues, validate } from '../protocol/schema.js';
-import type { ServerTransport, Socket, UpgradeRequest } from '../transport/socket.js';
+import type { ServerTransport, Socket, UpgradeRequest, VerifyUpgrade } from '../transport/socket.js';
 import { wsServerTransport } from '../transport/ws-server.js';
 import type { Frame, WireFormat } from '../wire/format.js';
 import { jsonWire } from '../wire/json.js';
@@ -37,6 +37,11 @@ export interface ServerOptions<P extends Protocol<any>> {
   readonly server?: HttpServer;
   /** Upgrade path, e.g. `/ws`; any path when unset. */
   readonly path?: string;
+  /**
+   * Runs before each upgrade, from the HTTP request alone; a refusal is answered with its status,
+   * headers and body and no WebSocket is made (the agent-sandbox and Buster seeds refuse this way).
+   */
+  readonly verifyUpgrade?: VerifyUpgrade;
   /** A custom transport, e.g. `memoryTransport().server` in tests. */
   readonly transport?: ServerTransport;
   /** Defaults to the native JSON wire. */
@@ -303,7 +308,7 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
       this.runtime.logger.warn('could not renew presence', { error });
     });
     const now = Date.now();
-    const { heartbeatTimeoutMs } = this.limits;
+    const { heartbeatTimeoutMs, idleTimeoutMs } = this.limits;
     for (const connection of this.connections.values()) {
       if (now - connection.lastSeenAt > heartbeatTimeoutMs) {
         connection.close(
@@ -311,8 +316,10 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
           `nothing received for ${heartbeatTimeoutMs} ms`,
           true,
         );
+      } else if (idleTimeoutMs > 0 && now - connection.lastMessageAt > idleTimeoutMs) {
+        connection.close(CLOSE_CODES.NORMAL.code, `idle for ${idleTimeoutMs} ms`);
       } else {
-        connection.send({ type: 'ping', ts: now });
+        connection.ping(now);
       }
     }
   }
@@ -351,8 +358,10 @@ function bindRoutes(protocol: Protocol, handlers: object): Map<string, Route> {
 export async function createServer<P extends Protocol<any>>(options: ServerOptions<P>): Promise<Server<P>> {
   const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
   for (const [name, value] of Object.entries(limits)) {
-    if (typeof value !== 'number' || !(value > 0))
-      throw new TypeError(`limit ${name} must be a positive number`);
+    // idleTimeoutMs alone may be 0: it is off by default.
+    const least = name === 'idleTimeoutMs' ? 0 : Number.MIN_VALUE;
+    if (typeof value !== 'number' || !(value >= least))
+      throw new TypeError(`limit ${name} must be a ${least === 0 ? 'non-negative' : 'positive'} number`);
   }
   const transport =
     options.transport ??
@@ -367,6 +376,6 @@ export async function createServer<P extends Protocol<any>>(options: ServerOptio
       : undefined);
   if (!transport) throw new TypeError('createServer needs one of: port, server, transport');
   const server = new Server(options, transport, limits);
-  await transport.start((socket, request) => server.accept(socket, request));
+  await transport.start((socket, request) => server.accept(socket, request), options.verifyUpgrade);
   return server;
 }

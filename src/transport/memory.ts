@@ -6,6 +6,7 @@ import {
   type Socket,
   type SocketListener,
   type UpgradeRequest,
+  type VerifyUpgrade,
 } from './socket.js';
 
 type Delivery = { kind: 'message'; frame: Frame } | { kind: 'close'; code: number; reason: string };
@@ -61,6 +62,14 @@ export class MemorySocket implements Socket {
   listen(listener: SocketListener): void {
     this.listener = listener;
     this.schedule();
+  }
+
+  /** As ws and browsers do, the peer answers a ping frame by itself, unless it has stopped reading. */
+  ping(): void {
+    if (this.closing) return;
+    setImmediate(() => {
+      if (!this.closing && !this.peer.paused) this.listener?.pong?.();
+    });
   }
 
   /** Tells the listener the connection is open (the in-memory "upgrade" finished). */
@@ -144,12 +153,14 @@ export function memoryTransport(
 ): MemoryTransport {
   const maxPayload = options.maxPayload ?? 1024 * 1024;
   let accept: ((socket: Socket, request: UpgradeRequest) => void) | undefined;
+  let verify: VerifyUpgrade | undefined;
   const clientSockets: MemorySocket[] = [];
   return {
     clientSockets,
     server: {
-      async start(onAccept) {
+      async start(onAccept, verifyUpgrade) {
         accept = onAccept;
+        verify = verifyUpgrade;
       },
       async stop() {
         accept = undefined;
@@ -163,17 +174,28 @@ export function memoryTransport(
       server.peer = client;
       clientSockets.push(client);
       const target = accept;
-      setImmediate(() => {
+      const check = verify;
+      setImmediate(async () => {
         if (!target) {
           client.close(1006, 'connection refused');
           return;
         }
         const parsed = new URL(url, 'memory://local');
-        target(server, {
+        const request = {
           url: parsed.pathname + parsed.search,
           headers: { ...options.headers },
           remoteAddress: 'memory',
-        });
+        };
+        // No HTTP here: a refused upgrade shows as close 1008 with the refusal's body as the reason.
+        const refusal = await Promise.resolve(check?.(request)).catch(() => ({
+          status: 500,
+          body: 'upgrade check failed',
+        }));
+        if (refusal) {
+          client.close(1008, refusal.body ?? String(refusal.status));
+          return;
+        }
+        target(server, request);
         client.announceOpen();
       });
       return client;

@@ -4,6 +4,8 @@ import type { Frame } from '../wire/format.js';
 export interface SocketListener {
   open?(): void;
   message(frame: Frame): void;
+  /** The answer to a transport-level ping (see `Socket.ping`). */
+  pong?(): void;
   close(code: number, reason: string): void;
 }
 
@@ -20,6 +22,8 @@ export interface Socket {
   sendText?(utf8: Uint8Array): void;
   /** Starts the closing handshake. `reason` is cut to the 123 bytes a close frame can hold. */
   close(code: number, reason?: string): void;
+  /** Sends a WebSocket ping frame, for wires that have no ping message of their own. Optional. */
+  ping?(): void;
   /** Drops the connection without a closing handshake, for a peer that has stopped reading. */
   terminate(): void;
   /** Bytes accepted by `send` but not yet handed to the network: how far the peer lags behind. */
@@ -34,9 +38,28 @@ export interface UpgradeRequest {
   readonly remoteAddress?: string;
 }
 
+/**
+ * An HTTP answer that refuses an upgrade before it happens (a bad token, a route that is off), as
+ * servers of some seeds do: e.g. `{ status: 401, body: '{"error":"invalid sync token"}' }`.
+ */
+export interface UpgradeRefusal {
+  readonly status: number;
+  readonly body?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** Decides, from the HTTP request alone, whether an upgrade goes ahead: undefined lets it through. */
+export type VerifyUpgrade = (
+  request: UpgradeRequest,
+) => UpgradeRefusal | undefined | Promise<UpgradeRefusal | undefined>;
+
 /** Accepts connections for a server: a `ws` server on a port, attached to an http server, or in memory. */
 export interface ServerTransport {
-  start(accept: (socket: Socket, request: UpgradeRequest) => void): Promise<void>;
+  /** `verifyUpgrade`, when given, runs before each upgrade; a refusal is answered without one. */
+  start(
+    accept: (socket: Socket, request: UpgradeRequest) => void,
+    verifyUpgrade?: VerifyUpgrade,
+  ): Promise<void>;
   /** Stops accepting; open sockets stay open for the server to close. */
   stop(): Promise<void>;
 }

@@ -1,4 +1,4 @@
-import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import type { Frame } from '../wire/format.js';
@@ -8,6 +8,7 @@ import {
   type Socket,
   type SocketListener,
   type UpgradeRequest,
+  type VerifyUpgrade,
 } from './socket.js';
 
 export interface WsServerOptions {
@@ -31,22 +32,16 @@ export interface WsServerTransport extends ServerTransport {
 export function wsServerTransport(options: WsServerOptions): WsServerTransport {
   let wss: WebSocketServer | undefined;
   return {
-    async start(accept) {
+    async start(accept, verifyUpgrade) {
       wss = new WebSocketServer({
         ...(options.server ? { server: options.server } : { port: options.port ?? 0, host: options.host }),
         path: options.path,
         maxPayload: options.maxPayload,
         // Compression costs CPU on every frame and opens the door to compression bombs; off by default.
         perMessageDeflate: false,
+        ...(verifyUpgrade ? { verifyClient: verifier(verifyUpgrade) } : {}),
       });
-      wss.on('connection', (ws, request) => {
-        const upgrade: UpgradeRequest = {
-          url: request.url ?? '/',
-          headers: request.headers,
-          remoteAddress: request.socket.remoteAddress,
-        };
-        accept(wrap(ws), upgrade);
-      });
+      wss.on('connection', (ws, request) => accept(wrap(ws), upgradeRequest(request)));
       if (!options.server) {
         await new Promise<void>((resolve, reject) => {
           wss!.once('listening', resolve);
@@ -64,6 +59,31 @@ export function wsServerTransport(options: WsServerOptions): WsServerTransport {
       if (options.server) return (options.server.address() as AddressInfo).port;
       return (wss?.address() as AddressInfo | undefined)?.port ?? 0;
     },
+  };
+}
+
+function upgradeRequest(request: IncomingMessage): UpgradeRequest {
+  return { url: request.url ?? '/', headers: request.headers, remoteAddress: request.socket.remoteAddress };
+}
+
+/** ws's asynchronous `verifyClient`: its callback writes the status, headers and body before any upgrade. */
+function verifier(verifyUpgrade: VerifyUpgrade) {
+  return (
+    info: { req: IncomingMessage },
+    done: (ok: boolean, status?: number, body?: string, headers?: Record<string, string>) => void,
+  ) => {
+    let verdict: ReturnType<VerifyUpgrade>;
+    try {
+      verdict = verifyUpgrade(upgradeRequest(info.req));
+    } catch {
+      // A check that throws must not let the request through, nor say why (it may hold internals).
+      verdict = { status: 500, body: 'upgrade check failed' };
+    }
+    Promise.resolve(verdict).then(
+      (refusal) =>
+        refusal ? done(false, refusal.status, refusal.body ?? '', { ...refusal.headers }) : done(true),
+      () => done(false, 500, 'upgrade check failed'),
+    );
   };
 }
 
@@ -99,6 +119,9 @@ function wrap(ws: WebSocket): Socket {
     terminate() {
       ws.terminate();
     },
+    ping() {
+      if (ws.readyState === ws.OPEN) ws.ping();
+    },
     get bufferedAmount() {
       return ws.bufferedAmount;
     },
@@ -106,6 +129,7 @@ function wrap(ws: WebSocket): Socket {
       ws.on('message', (data: RawData, isBinary: boolean) => {
         listener.message(isBinary ? toBytes(data) : data.toString());
       });
+      ws.on('pong', () => listener.pong?.());
       ws.once('close', (code, reason) => listener.close(code, reason.toString()));
       // ws closes the socket itself after an error (1009 for oversize frames, 1002 for bad frames);
       // the close listener above reports it. Without a handler the error would crash the process.

@@ -29,6 +29,13 @@ export interface WireFormat {
   readonly name: string;
   /** Whether this format uses text or binary WebSocket frames. */
   readonly frame: 'text' | 'binary';
-  encode(message: Message): Frame;
+  /**
+   * How a connection authenticates. `hello` (the default): the client's first message is a hello.
+   * `upgrade`: the wire has no hello (fetch_ml, Buster, goval); the server authenticates from the
+   * HTTP upgrade request as soon as the socket opens, with `credentials` undefined.
+   */
+  readonly handshake?: 'hello' | 'upgrade';
+  /** Returns null for a message kind the format cannot carry: it is not sent. */
+  encode(message: Message): Frame | null;
   decode(frame: Frame): Decoded;
 }

@@ -68,7 +68,10 @@ export class ApiKeyStore {
   }
 }
 
-/** Authenticates a hello carrying `credentials: { apiKey }` against a store of key hashes. */
+/**
+ * Authenticates a hello carrying `credentials: { apiKey }` against a store of key hashes, and calls
+ * carrying the first 16 bytes of a key's SHA-256 as their credential (binary wires such as fetch_ml).
+ */
 export function apiKeys(store: ApiKeyStore): Authenticator {
   return {
     authenticate({ credentials }) {
@@ -79,6 +82,13 @@ export function apiKeys(store: ApiKeyStore): Authenticator {
       if (typeof key !== 'string' || !key) return refuse('no API key');
       const principal = store.verify(key);
       return principal ? { ok: true, principal } : refuse('unknown API key');
+    },
+    authenticateCall(credential) {
+      if (!(credential instanceof Uint8Array) || credential.length !== API_KEY_HASH_PREFIX_BYTES) {
+        return { ok: false, reason: `a key hash is ${API_KEY_HASH_PREFIX_BYTES} bytes` };
+      }
+      const principal = store.findByHashPrefix(credential);
+      return principal ? { ok: true, principal } : { ok: false, reason: 'unknown API key hash' };
     },
   };
 }

@@ -34,7 +34,18 @@ export type AuthOutcome =
  */
 export interface Authenticator {
   authenticate(request: AuthRequest): AuthOutcome | Promise<AuthOutcome>;
+  /**
+   * For wire formats that carry a credential on every call (fetch_ml's key hash): who makes this
+   * call. The call runs with the returned principal; a refusal answers it with UNAUTHENTICATED.
+   * Without this method, a call carrying a credential is refused.
+   */
+  authenticateCall?(credential: unknown, connection: Principal): CallAuthOutcome | Promise<CallAuthOutcome>;
 }
+
+/** Who makes one call, or why nobody does. */
+export type CallAuthOutcome =
+  | { readonly ok: true; readonly principal: Principal }
+  | { readonly ok: false; readonly reason: string };
 
 export const accept = (principal: Principal): AuthOutcome => ({ ok: true, principal });
 export const refuse = (reason: string): AuthOutcome => ({ ok: false, reason });
