@@ -21,6 +21,7 @@ export function backoffDelay(
   const initial = options.initialDelayMs ?? 250;
   const max = options.maxDelayMs ?? 30_000;
   const factor = options.factor ?? 2;
-  const ceiling = Math.min(max, initial * factor ** attempt);
+  // initial 0 × an overflowed factor^attempt (Infinity) would be NaN.
+  const ceiling = initial <= 0 ? 0 : Math.min(max, initial * factor ** attempt);
   return Math.round(random() * ceiling);
 }

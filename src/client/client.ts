@@ -18,7 +18,7 @@ import type {
 import { CallError, ConnectError } from '../protocol/errors.js';
 import type { Connector, Socket } from '../transport/socket.js';
 import { defaultConnector } from '../transport/websocket.js';
-import type { Frame, WireFormat } from '../wire/format.js';
+import type { Decoded, Frame, WireFormat } from '../wire/format.js';
 import { jsonWire } from '../wire/json.js';
 import type {
   Call,
@@ -505,7 +505,16 @@ export class Client<P extends Protocol<any>> {
 
   private receive(frame: Frame): void {
     this.lastSeenAt = Date.now();
-    const decoded = this.wire.decode(frame);
+    let decoded: Decoded;
+    try {
+      decoded = this.wire.decode(frame);
+    } catch (error) {
+      // A custom wire's decoder that throws loses this frame, not the client.
+      decoded = {
+        ok: false,
+        error: { code: 'BAD_MESSAGE', message: String((error as Error)?.message ?? error) },
+      };
+    }
     if (!decoded.ok) {
       this.options.onServerError?.(
         new CallError('BAD_MESSAGE', `undecodable frame from the server: ${decoded.error.message}`),

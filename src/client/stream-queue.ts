@@ -57,6 +57,10 @@ export class StreamQueue<T> implements AsyncIterableIterator<T> {
     if (!this.done) {
       this.done = true;
       this.items.length = 0;
+      // A next() already waiting would otherwise wait forever: nothing can push once done.
+      const waiting = this.waiting;
+      this.waiting = undefined;
+      waiting?.resolve({ value: undefined, done: true });
       this.onReturn();
     }
     return Promise.resolve({ value: undefined, done: true });

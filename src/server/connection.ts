@@ -3,7 +3,7 @@ import { CLOSE_CODES } from '../protocol/close-codes.js';
 import { RequestError } from '../protocol/errors.js';
 import { versionMismatch } from '../protocol/version.js';
 import type { Socket, UpgradeRequest } from '../transport/socket.js';
-import type { Frame } from '../wire/format.js';
+import type { Decoded, Frame } from '../wire/format.js';
 import type { CallId, Message, Publish, ServerMessage, Subscribe, Unsubscribe } from '../wire/message.js';
 import type { AuthOutcome, Principal } from './auth/authenticator.js';
 import type { CallControl } from './call-control.js';
@@ -159,7 +159,7 @@ export class Connection implements ConnectionInfo {
       this.close(CLOSE_CODES.RATE_LIMIT_ABUSE.code, 'kept sending past the rate limit', true);
       return;
     }
-    const decoded = this.runtime.wire.decode(frame);
+    const decoded = this.decode(frame);
     if (!decoded.ok) {
       const { error } = decoded;
       if (error.code === 'UNSUPPORTED_FRAME') this.close(CLOSE_CODES.UNSUPPORTED_DATA.code, error.message);
@@ -179,6 +179,17 @@ export class Connection implements ConnectionInfo {
     const message = decoded.message;
     if (this.state === 'open') this.receiveOpen(message, debt, now);
     else this.receiveHandshake(message);
+  }
+
+  /** A decoder must not throw; one that does (a bug in a custom wire) costs this frame, not the process. */
+  private decode(frame: Frame): Decoded {
+    try {
+      return this.runtime.wire.decode(frame);
+    } catch (error) {
+      const traceId = newTraceId();
+      this.runtime.logger.error('the wire decoder threw', { traceId, connectionId: this.id, error });
+      return { ok: false, error: { code: 'BAD_MESSAGE', message: `undecodable frame (trace ${traceId})` } };
+    }
   }
 
   private receiveOpen(message: Message, debt: number, now: number): void {

@@ -106,7 +106,7 @@ export function decodeJson(frame: Frame): Decoded {
           ok: false,
           error: {
             code: 'INCOMPATIBLE',
-            message: `unsupported wire version ${JSON.stringify(value.wire)}; this server speaks ${JSON_WIRE_VERSION}`,
+            message: `unsupported wire version ${describeWireVersion(value.wire)}; this server speaks ${JSON_WIRE_VERSION}`,
           },
         };
       }
@@ -344,4 +344,15 @@ function isMemberList(value: unknown): value is { connectionId: string; userId: 
 
 function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((entry) => typeof entry === 'string');
+}
+
+/**
+ * Names a peer's wire version for an error message. Only numbers and short strings are shown: any
+ * other value is the peer's to shape (a deeply nested array would overflow JSON.stringify's stack).
+ */
+function describeWireVersion(wire: unknown): string {
+  if (typeof wire === 'number') return String(wire);
+  if (typeof wire === 'string') return JSON.stringify(wire.length > 32 ? `${wire.slice(0, 32)}…` : wire);
+  if (wire === undefined || wire === null || typeof wire === 'boolean') return String(wire);
+  return `of type ${Array.isArray(wire) ? 'array' : typeof wire}`;
 }

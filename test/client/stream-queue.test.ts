@@ -156,9 +156,7 @@ describe('StreamQueue', () => {
     expect(returns.count).toBe(0);
   });
 
-  // BUG (src/client/stream-queue.ts:58): return() marks the queue done but leaves a pending
-  // next() waiting forever: nothing can resolve it any more (push and end are ignored once done).
-  test.fails('return() settles a next() that was already waiting, as done', async () => {
+  test('return() settles a next() that was already waiting, as done', async () => {
     const { q } = queue<number>();
     const waiting = q.next();
     await q.return();

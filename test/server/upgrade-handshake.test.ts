@@ -137,3 +137,31 @@ describe.each(TRANSPORTS)('over %s', (kind) => {
     });
   });
 });
+
+describe('a wire whose decoder throws', () => {
+  test('costs the frame a BAD_MESSAGE with a logged trace id, not the process or the connection', async () => {
+    const throwing: WireFormat = {
+      ...jsonWire,
+      decode(frame) {
+        if (frame === 'boom') throw new RangeError('Maximum call stack size exceeded');
+        return jsonWire.decode(frame);
+      },
+    };
+    harness = await startHarness({ wire: throwing });
+    const peer = harness.raw();
+    await peer.handshake();
+    peer.send('boom');
+    const error = await peer.next((message) => message.type === 'error');
+    expect(error.code).toBe('BAD_MESSAGE');
+    const traceId = /trace ([0-9a-f]+)/.exec(error.message)?.[1];
+    expect(
+      harness.records.find((record) => record.message === 'the wire decoder threw')?.fields.traceId,
+    ).toBe(traceId);
+    peer.send({ type: 'call', id: 7, command: 'math.add', input: { a: 1, b: 1 } });
+    expect(await peer.next((message) => message.type === 'result')).toEqual({
+      type: 'result',
+      id: 7,
+      output: { sum: 2 },
+    });
+  });
+});

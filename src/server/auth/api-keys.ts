@@ -40,7 +40,8 @@ export class ApiKeyStore {
 
   /** Removes a key by its hash; its holder is refused from the next connection on. */
   revoke(hash: Buffer | string): boolean {
-    const hex = typeof hash === 'string' ? hash : hash.toString('hex');
+    // Hex in any case names the same digest; the map keys are Buffer's lower-case hex.
+    const hex = typeof hash === 'string' ? hash.toLowerCase() : hash.toString('hex');
     const entry = this.byHash.get(hex);
     if (!entry) return false;
     this.byHash.delete(hex);
