@@ -1,8 +1,11 @@
 export * from './close-codes.js';
+export * from './compatibility.js';
+export * from './contract.js';
 export * from './define.js';
 export * from './error-codes.js';
 export * from './errors.js';
 export * from './permissions.js';
 export * from './schema.js';
+export { acceptanceGaps } from './schema-compat.js';
 export * from './topic-key.js';
 export * from './version.js';

@@ -14,3 +14,8 @@ export function isGranted(granted: readonly string[], required: string): boolean
 export function firstMissing(granted: readonly string[], required: readonly string[]): string | undefined {
   return required.find((permission) => !isGranted(granted, permission));
 }
+
+/** A definition's `permission` (one, several or none) as a list. */
+export function normalisePermissions(permission: string | readonly string[] | undefined): readonly string[] {
+  return permission === undefined ? [] : typeof permission === 'string' ? [permission] : [...permission];
+}

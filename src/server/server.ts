@@ -12,6 +12,7 @@ import type {
   TopicParams,
 } from '../protocol/define.js';
 import { RequestError } from '../protocol/errors.js';
+import { normalisePermissions } from '../protocol/permissions.js';
 import { describeIssues, validate } from '../protocol/schema.js';
 import type { ServerTransport, Socket, UpgradeRequest, VerifyUpgrade } from '../transport/socket.js';
 import { wsServerTransport } from '../transport/ws-server.js';
@@ -341,10 +342,7 @@ function bindRoutes(protocol: Protocol, handlers: object): Map<string, Route> {
     const [resource, member] = name.split('.') as [string, string];
     const handler = (handlers as Record<string, Record<string, unknown> | undefined>)[resource]?.[member];
     if (typeof handler !== 'function') throw new TypeError(`no handler for command "${name}"`);
-    const permission = def.permission;
-    const permissions =
-      permission === undefined ? [] : typeof permission === 'string' ? [permission] : [...permission];
-    routes.set(name, { def, permissions, handler: handler as Route['handler'] });
+    routes.set(name, { def, permissions: normalisePermissions(def.permission), handler: handler as Route['handler'] });
   }
   return routes;
 }
