@@ -206,7 +206,7 @@ export function hemiWire(options: HemiWireOptions): HemiWire {
     return ok({ type: 'call', id, command: dotted, input: payload });
   }
 
-  return { name: `hemi.${options.api}/1`, frame: 'text', names, encode, decode } as HemiWire;
+  return { name: `hemi.${options.api}/1`, frame: 'text', names, encode, decode };
 }
 
 const ok = (message: Message): Decoded => ({ ok: true, message });

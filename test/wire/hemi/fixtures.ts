@@ -13,6 +13,7 @@ export const bfgProtocol = defineProtocol({
           output: z.object({ l2Keystones: z.array(z.object({ hash: z.string() })) }),
         }),
         crash: command({ input: z.null(), output: z.null() }),
+        hang: command({ input: z.null(), output: z.null() }),
       },
     },
     btc: {
