@@ -197,7 +197,7 @@ describe('after the handshake', () => {
     expect(internal.payload.error.trace).toMatch(/^[0-9a-f]{16}$/);
     const logged = server.records.find((record) => record.message === 'internal error');
     expect(logged?.fields.traceId).toBe(internal.payload.error.trace);
-    expect((logged?.fields.error as Error).message).toBe('database exploded');
+    expect((logged?.fields.error as Error | undefined)?.message).toBe('database exploded');
   });
 
   test('invalid input is a request error', async () => {

@@ -108,7 +108,7 @@ describe('the challenge', () => {
   });
 
   test('a client refuses a zero nonce, a short message and non-hex', () => {
-    expect(answerChallenge(ONE, '00'.repeat(16) + 'aa')).toEqual({ ok: false, reason: 'zero nonce' });
+    expect(answerChallenge(ONE, `${'00'.repeat(16)}aa`)).toEqual({ ok: false, reason: 'zero nonce' });
     expect(answerChallenge(ONE, '01'.repeat(15))).toEqual({ ok: false, reason: 'too short' });
     expect(answerChallenge(ONE, 'xyz')).toEqual({ ok: false, reason: 'not hex' });
     expect(answerChallenge(ONE, '01'.repeat(16)).ok).toBe(true);
