@@ -47,6 +47,11 @@ function encodeObject(frame: FrameFields & { readonly type: string }): string {
       parts.push(`"type":${JSON.stringify(frame.type)}`);
       continue;
     }
+    if (field === 'templateFull' || field === 'configSnapshot') {
+      // Raw JSON is empty only when absent: `[]`, `0` or `""` are values Go writes out.
+      if (value !== undefined && value !== null) parts.push(`"${field}":${JSON.stringify(value)}`);
+      continue;
+    }
     if (isZero(value)) continue;
     if (field === 'items') {
       const items = (value as readonly SnapshotItem[]).map(encodeObject);
