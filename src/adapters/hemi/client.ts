@@ -188,6 +188,7 @@ export class HemiClient {
   }
 
   private send(message: HemiMessage): void {
+    if (this.closed) throw new HemiClientError('CLOSED', 'the client is closed');
     const link = this.link;
     if (link?.state !== 'open') throw new HemiClientError('DISCONNECTED', 'not connected');
     link.socket.send(encodeHemiMessage(message));

@@ -62,12 +62,16 @@ export interface BfgServer {
   records: ReturnType<typeof recordingLogger>['records'];
   /** Upgrade requests seen, handshakes included: proves whether a client dialed again. */
   upgrades: { count: number };
+  /** Resolves once `count` handshakes have completed since the server started. */
+  opened(count: number): Promise<void>;
 }
 
 /** A Switchboard server speaking Hemi on a real `ws` socket on 127.0.0.1, port 0. */
 export async function startBfg(auth: Secp256k1AuthOptions, limits: Partial<Limits> = {}): Promise<BfgServer> {
   const { logger, records } = recordingLogger();
   const upgrades = { count: 0 };
+  let handshakes = 0;
+  const waiting: { count: number; resolve: () => void }[] = [];
   const server = await createServer({
     protocol: bfgProtocol,
     handlers: bfgHandlers,
@@ -81,8 +85,19 @@ export async function startBfg(auth: Secp256k1AuthOptions, limits: Partial<Limit
       upgrades.count++;
       return undefined;
     },
+    onConnect: () => {
+      handshakes++;
+      for (const waiter of waiting.filter((w) => w.count <= handshakes)) {
+        waiting.splice(waiting.indexOf(waiter), 1);
+        waiter.resolve();
+      }
+    },
   });
-  return { server, url: server.url, records, upgrades };
+  const opened = (count: number) =>
+    count <= handshakes
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => waiting.push({ count, resolve }));
+  return { server, url: server.url, records, upgrades, opened };
 }
 
 /** A raw WebSocket whose frames are read in order, each awaited with a timeout. */
