@@ -1,5 +1,6 @@
 import type { Position } from '../broker/broker.js';
 import { CLOSE_CODES, shouldRetry } from '../protocol/close-codes.js';
+import { type Contract, contractOf } from '../protocol/contract.js';
 import type {
   CallInput,
   CallOutput,
@@ -59,6 +60,12 @@ export interface ClientOptions<P extends Protocol<any>> {
   readonly maxQueuedCalls?: number;
   /** Silence from the server after which it is treated as dead. Default 3 × the server's heartbeat. */
   readonly heartbeatTimeoutMs?: number;
+  /**
+   * Send this client's contract in the hello, so the server checks compatibility member by member
+   * and refuses (4102) naming the first breaking difference. Off by default: the contract makes the
+   * hello a few KB (mind the server's `maxMessageBytes`); without it the version is checked by major.
+   */
+  readonly sendContract?: boolean;
   /** Frames the server sent that were not about a call (e.g. BAD_MESSAGE without an id). */
   readonly onServerError?: (error: CallError) => void;
 }
@@ -492,6 +499,7 @@ export class Client<P extends Protocol<any>> {
         protocol: this.options.protocol.name,
         version: this.options.protocol.version,
         ...(resolved === undefined ? {} : { credentials: resolved }),
+        ...(this.options.sendContract ? { contract: cachedContract(this.options.protocol) } : {}),
       });
     } catch (error) {
       this.socket?.close(CLOSE_CODES.NORMAL.code, 'no credentials');
@@ -722,4 +730,16 @@ export class Client<P extends Protocol<any>> {
 /** Creates a client and starts connecting. */
 export function createClient<P extends Protocol<any>>(options: ClientOptions<P>): Client<P> {
   return new Client(options);
+}
+
+const contracts = new WeakMap<Protocol<any>, Contract>();
+
+/** A protocol's contract is the same for every connect: computed once. */
+function cachedContract(protocol: Protocol<any>): Contract {
+  let contract = contracts.get(protocol);
+  if (!contract) {
+    contract = contractOf(protocol);
+    contracts.set(protocol, contract);
+  }
+  return contract;
 }

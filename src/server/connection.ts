@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CLOSE_CODES } from '../protocol/close-codes.js';
+import { compareContracts, isContract } from '../protocol/compatibility.js';
+import type { Contract } from '../protocol/contract.js';
 import { RequestError } from '../protocol/errors.js';
 import { versionMismatch } from '../protocol/version.js';
 import type { Socket, UpgradeRequest } from '../transport/socket.js';
@@ -250,10 +252,10 @@ export class Connection implements ConnectionInfo {
 
   private receiveHandshake(message: Message): void {
     if (this.state === 'hello' && message.type === 'hello') {
-      const mismatch = versionMismatch(this.runtime.protocol, {
-        name: message.protocol,
-        version: message.version,
-      });
+      const mismatch =
+        message.contract === undefined || message.protocol !== this.runtime.protocol.name
+          ? versionMismatch(this.runtime.protocol, { name: message.protocol, version: message.version })
+          : contractMismatch(message.contract, this.runtime.contract);
       if (mismatch) {
         this.close(CLOSE_CODES.INCOMPATIBLE_PROTOCOL.code, mismatch);
         return;
@@ -375,4 +377,11 @@ export class Connection implements ConnectionInfo {
     }
     if (wasOpen) this.runtime.closed(this, code, reason);
   }
+}
+
+/** Why a client of this contract cannot use the server's, or undefined: the first breaking change. */
+function contractMismatch(client: unknown, server: Contract): string | undefined {
+  if (!isContract(client)) return 'malformed contract in the hello';
+  const report = compareContracts(client, server);
+  return report.compatible ? undefined : `incompatible contract: ${report.breaking[0]!.message}`;
 }

@@ -1,3 +1,4 @@
+import type { Contract } from '../protocol/contract.js';
 import type { NamedMember, Protocol } from '../protocol/define.js';
 import type { WireFormat } from '../wire/format.js';
 import type { Authenticator } from './auth/authenticator.js';
@@ -17,6 +18,8 @@ export interface Route {
 /** What every connection of one server shares. Internal: not exported from the package. */
 export interface Runtime {
   readonly protocol: Protocol;
+  /** The protocol's contract, computed on first use: what clients sending theirs are checked against. */
+  readonly contract: Contract;
   readonly wire: WireFormat;
   readonly limits: Limits;
   readonly logger: Logger;

@@ -3,6 +3,7 @@ import type { Server as HttpServer } from 'node:http';
 import type { Broker, Position } from '../broker/broker.js';
 import { MemoryBroker } from '../broker/memory.js';
 import { CLOSE_CODES } from '../protocol/close-codes.js';
+import { type Contract, contractOf } from '../protocol/contract.js';
 import type {
   EventName,
   EventPayload,
@@ -80,6 +81,7 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
   private readonly topics: TopicHub;
   private readonly heartbeat: ReturnType<typeof setInterval>;
   private shuttingDown = false;
+  private contractValue: Contract | undefined;
   private closing: Promise<void> | undefined;
   private idle: (() => void) | undefined;
 
@@ -92,6 +94,10 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
     const server = this;
     this.runtime = {
       protocol: options.protocol,
+      get contract() {
+        server.contractValue ??= contractOf(options.protocol);
+        return server.contractValue;
+      },
       wire: options.wire ?? jsonWire,
       limits,
       logger: options.logger ?? consoleLogger,
@@ -342,7 +348,11 @@ function bindRoutes(protocol: Protocol, handlers: object): Map<string, Route> {
     const [resource, member] = name.split('.') as [string, string];
     const handler = (handlers as Record<string, Record<string, unknown> | undefined>)[resource]?.[member];
     if (typeof handler !== 'function') throw new TypeError(`no handler for command "${name}"`);
-    routes.set(name, { def, permissions: normalisePermissions(def.permission), handler: handler as Route['handler'] });
+    routes.set(name, {
+      def,
+      permissions: normalisePermissions(def.permission),
+      handler: handler as Route['handler'],
+    });
   }
   return routes;
 }

@@ -47,6 +47,7 @@ export function encodeJson(message: Message): string {
         protocol: message.protocol,
         version: message.version,
         credentials: message.credentials,
+        contract: message.contract,
       });
     default:
       return JSON.stringify(message);
@@ -118,6 +119,7 @@ export function decodeJson(frame: Frame): Decoded {
         protocol: value.protocol,
         version: value.version,
         ...(value.credentials === undefined ? {} : { credentials: value.credentials }),
+        ...(value.contract === undefined ? {} : { contract: value.contract }),
       });
     }
     case 'auth':

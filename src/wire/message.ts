@@ -13,6 +13,11 @@ export interface Hello {
   readonly protocol: string;
   readonly version: string;
   readonly credentials?: unknown;
+  /**
+   * The client's contract (see `contractOf`): the server then checks compatibility member by member
+   * instead of by major version, and names the first breaking difference when it refuses.
+   */
+  readonly contract?: unknown;
 }
 
 /** Server → client during a challenge–response handshake. */

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, test } from 'vitest';
-import { defineProtocol } from '../../src/protocol/index.js';
+import { z } from 'zod';
+import { command, defineProtocol } from '../../src/protocol/index.js';
 import { ApiKeyStore, apiKeys, bearerToken, challengeResponse } from '../../src/server/index.js';
 import { testProtocol } from '../support/fixtures.js';
 import { type Harness, startHarness, TRANSPORTS } from '../support/harness.js';
@@ -275,4 +276,50 @@ test('an authenticator that accepts without a valid principal is refused with 41
     'the authenticator accepted without a principal {id: string, permissions: string[]}',
   );
   await harness.close();
+});
+
+describe('contract check at connect', () => {
+  let harness: Harness | undefined;
+  afterEach(async () => {
+    await harness?.close();
+    harness = undefined;
+  });
+
+  test('a client of another major version but a compatible contract talks', async () => {
+    harness = await startHarness();
+    const future = defineProtocol({ ...testProtocol.definition, version: '9.0.0' });
+    const client = harness.client({ protocol: future as never, sendContract: true });
+    expect(await client.call('math.add', { a: 1, b: 2 })).toEqual({ sum: 3 });
+  });
+
+  test('a client whose contract breaks is refused with 4102 naming the first breaking difference', async () => {
+    harness = await startHarness();
+    const { math, ...rest } = testProtocol.definition.resources;
+    const older = defineProtocol({
+      ...testProtocol.definition,
+      resources: {
+        ...rest,
+        math: {
+          commands: {
+            ...math.commands,
+            legacy: command({ input: z.object({}), output: z.null() }),
+          },
+        },
+      },
+    });
+    const client = harness.client({ protocol: older as never, sendContract: true });
+    const error = await client.ready().catch((e) => e);
+    expect([error.name, error.closeCode, error.message]).toEqual([
+      'ConnectError',
+      4102,
+      expect.stringContaining('incompatible contract: command math.legacy was removed'),
+    ]);
+  });
+
+  test('a malformed contract in the hello is refused with 4102', async () => {
+    harness = await startHarness();
+    const peer = harness.raw();
+    peer.send({ type: 'hello', wire: 1, protocol: 'test', version: '1.2.0', contract: { commands: 1 } });
+    expect(await peer.closed).toEqual({ code: 4102, reason: 'malformed contract in the hello' });
+  });
 });
