@@ -256,3 +256,27 @@ describe('after the handshake', () => {
     );
   });
 });
+
+describe('liveness', () => {
+  test('the heartbeat is a WebSocket ping, never an in-band frame, and its pong keeps the connection', async () => {
+    const server = await start(undefined, { heartbeatMs: 40, heartbeatTimeoutMs: 100 });
+    const peer = await connected(server);
+    // ws answers pings with pongs on its own, as Hemi's Go client does.
+    let pings = 0;
+    await within(
+      new Promise<void>((resolve) =>
+        peer.socket.on('ping', () => {
+          if (++pings === 5) resolve();
+        }),
+      ),
+      2000,
+      'five pings',
+    );
+    // Five pings span more than the 100 ms timeout: the pongs kept it open. The next frame is the reply, not a ping.
+    peer.send('{"header":{"command":"bfgapi-l2-keystones-request","id":"1"},"payload":{"numL2Keystones":0}}');
+    expect(await peer.next()).toBe(
+      '{"header":{"command":"bfgapi-l2-keystones-response","id":"1"},"payload":{"l2Keystones":[]}}',
+    );
+    expect(server.server.list()).toHaveLength(1);
+  });
+});
