@@ -27,6 +27,39 @@ describe('compact signatures (btcec/dcrd SignCompact layout)', () => {
     expect(publicKeyOf(ONE)).toBe(G);
   });
 
+  /** dcrd's own SignCompact vectors (ecdsa/signature_test.go, signTests, RFC 6979 nonces; recovery code 1). */
+  const dcrdVectors = [
+    {
+      key: '0000000000000000000000000000000000000000000000000000000000000001',
+      hash: '9f64a747e1b97f131fabb6b447296c9b6f0201e79fb3c5356e6c77e89b6a806a',
+      r: 'cb28623215297cda8872a5ad53dae1248ec3a7c049221c50b83f3cb3345f5f9b',
+      s: '0a27f166d1db71cc6b4fbd5303d79b5d1706ecec5474529dfa19195800492599',
+    },
+    {
+      key: '0000000000000000000000000000000000000000000000000000000000000002',
+      hash: '9f64a747e1b97f131fabb6b447296c9b6f0201e79fb3c5356e6c77e89b6a806a',
+      r: '8e989e7de833caeb017354b215fca6d198357dce86623debf66ff85da70671b9',
+      s: '403d28ef2f82f58fc27afa2bfe828b8f4819d462a8f7f257c2c1a99ca42efd4b',
+    },
+    {
+      key: '0000000000000000000000000000000000000000000000000000000000000001',
+      hash: '74f81fe167d99b4cb41d6d0ccda82278caee9f3e2f25d5e5a3936ff3dcec60d0',
+      r: 'a947fedb725f2873f711f2c679cfbd2c5d1da9fb3d3e1d6d92bcdb99ed907ec0',
+      s: '7bb7c665a32f5e072671e615a7d1d3535eb2965951622224ab138cd2d62837a3',
+    },
+  ];
+  test.each(dcrdVectors)(
+    'equals dcrd SignCompact(key $key, compressed): 0x20 ‖ r ‖ s',
+    ({ key, hash, r, s }) => {
+      // 0x20 = 27 (magic) + 4 (compressed) + recovery code 1.
+      const signature = signCompact(hexToBytes(key), hexToBytes(hash));
+      expect(bytesToHex(signature)).toBe(`20${r}${s}`);
+      expect(bytesToHex(recoverCompact(signature, hexToBytes(hash))!.publicKey)).toBe(
+        publicKeyOf(hexToBytes(key)),
+      );
+    },
+  );
+
   test('a library-made signature recovers the signer, and noble verifies it', () => {
     fc.assert(
       fc.property(fc.uint8Array({ minLength: 48, maxLength: 48 }), fc.uint8Array(), (seed, message) => {
