@@ -18,7 +18,9 @@ export function streamBusConformance(name: string, make: () => StreamBus): void 
       await bus.add(stream, { data: 'after' }, 50);
       const reader = bus.reader();
       const entries = await reader.read('g', 'c', [stream], 250, 5);
-      expect(entries.map((entry) => [entry.stream, text(entry.fields.get('data'))])).toEqual([[stream, 'after']]);
+      expect(entries.map((entry) => [entry.stream, text(entry.fields.get('data'))])).toEqual([
+        [stream, 'after'],
+      ]);
       expect(await reader.read('g', 'c', [stream], 250, 5)).toEqual([]);
       reader.close();
     });

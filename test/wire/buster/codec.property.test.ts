@@ -50,24 +50,31 @@ describe('the Buster codec never throws', () => {
 
   test('objects of any shape with a route field decode or fail with BAD_MESSAGE', () => {
     fc.assert(
-      fc.property(fc.dictionary(fc.constantFrom('route', 'payload', 'event', 'send_method', 'sent_by', 'error'), json), (value) => {
-        const text = JSON.stringify(value);
-        const request = decodeRequest(text);
-        if (request.ok) expect(request.request.route).toBe(value.route);
-        else expect(request.error.code).toBe('BAD_MESSAGE');
-        const reply = decodeResponse(text);
-        if (!reply.ok) expect(reply.error.code).toBe('BAD_MESSAGE');
-      }),
+      fc.property(
+        fc.dictionary(fc.constantFrom('route', 'payload', 'event', 'send_method', 'sent_by', 'error'), json),
+        (value) => {
+          const text = JSON.stringify(value);
+          const request = decodeRequest(text);
+          if (request.ok) expect(request.request.route).toBe(value.route);
+          else expect(request.error.code).toBe('BAD_MESSAGE');
+          const reply = decodeResponse(text);
+          if (!reply.ok) expect(reply.error.code).toBe('BAD_MESSAGE');
+        },
+      ),
       { numRuns: 2000 },
     );
   });
 
   test('encodeResponse never throws, whatever the payload', () => {
     fc.assert(
-      fc.property(response, fc.anything({ withBigInt: true, withMap: true, withSet: true }), (message, payload) => {
-        const text = encodeResponse({ ...message, payload });
-        expect(decodeResponse(text).ok).toBe(true);
-      }),
+      fc.property(
+        response,
+        fc.anything({ withBigInt: true, withMap: true, withSet: true }),
+        (message, payload) => {
+          const text = encodeResponse({ ...message, payload });
+          expect(decodeResponse(text).ok).toBe(true);
+        },
+      ),
     );
   });
 });

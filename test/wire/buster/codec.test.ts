@@ -38,7 +38,14 @@ const responses: [string, WsResponseMessage, string][] = [
   ],
   [
     'a push without a sender to all',
-    { route: '/threads', event: 'joinedThread', payload: null, sent_by: null, error: null, send_method: 'All' },
+    {
+      route: '/threads',
+      event: 'joinedThread',
+      payload: null,
+      sent_by: null,
+      error: null,
+      send_method: 'All',
+    },
     '{"route":"/threads","event":"joinedThread","payload":null,"sent_by":null,"error":null,"send_method":"All"}',
   ],
   ...(['INTERNAL_SERVER_ERROR', 'NOT_FOUND', 'UNAUTHORIZED', 'BAD_REQUEST'] as const).map(
@@ -72,7 +79,14 @@ describe('Buster responses', () => {
     cyclic.self = cyclic;
     for (const payload of [10n, cyclic]) {
       expect(
-        encodeResponse({ route: '/sql/run', event: 'runSql', payload, sent_by: alice, error: null, send_method: 'All' }),
+        encodeResponse({
+          route: '/sql/run',
+          event: 'runSql',
+          payload,
+          sent_by: alice,
+          error: null,
+          send_method: 'All',
+        }),
       ).toBe(
         `{"route":"/sql/run","event":"runSql","payload":null,"sent_by":{"id":"${alice.id}","name":"alice@example.com"},"error":{"code":"INTERNAL_SERVER_ERROR","message":"${SERIALIZE_FAILURE_MESSAGE}"},"send_method":"All"}`,
       );
@@ -81,7 +95,14 @@ describe('Buster responses', () => {
 
   test('an undefined payload is written as null, as serde writes a unit', () => {
     expect(
-      encodeResponse({ route: '/a/b', event: 'bA', payload: undefined, sent_by: null, error: null, send_method: 'All' }),
+      encodeResponse({
+        route: '/a/b',
+        event: 'bA',
+        payload: undefined,
+        sent_by: null,
+        error: null,
+        send_method: 'All',
+      }),
     ).toBe('{"route":"/a/b","event":"bA","payload":null,"sent_by":null,"error":null,"send_method":"All"}');
   });
 
@@ -96,9 +117,21 @@ describe('Buster responses', () => {
     ['not JSON', '{', 'malformed JSON'],
     ['an array', '[]', 'a response must be a JSON object'],
     ['no route', '{"event":"x","send_method":"All"}', 'fields "route" and "event" must be strings'],
-    ['a lower-case send_method', '{"route":"/a/b","event":"x","send_method":"all"}', 'field "send_method" must be SenderOnly, AllButSender or All'],
-    ['a sent_by without name', '{"route":"/a/b","event":"x","send_method":"All","sent_by":{"id":"u"}}', 'field "sent_by" must be null or {id: string, name: string}'],
-    ['an unknown error code', '{"route":"/a/b","event":"x","send_method":"All","error":{"code":"TEAPOT","message":"m"}}', 'field "error" must be null or {code: a WsErrorCode, message: string}'],
+    [
+      'a lower-case send_method',
+      '{"route":"/a/b","event":"x","send_method":"all"}',
+      'field "send_method" must be SenderOnly, AllButSender or All',
+    ],
+    [
+      'a sent_by without name',
+      '{"route":"/a/b","event":"x","send_method":"All","sent_by":{"id":"u"}}',
+      'field "sent_by" must be null or {id: string, name: string}',
+    ],
+    [
+      'an unknown error code',
+      '{"route":"/a/b","event":"x","send_method":"All","error":{"code":"TEAPOT","message":"m"}}',
+      'field "error" must be null or {code: a WsErrorCode, message: string}',
+    ],
   ])('refuses a response with %s', (_name, text, message) => {
     expect(decodeResponse(text)).toEqual({ ok: false, error: { code: 'BAD_MESSAGE', message } });
   });

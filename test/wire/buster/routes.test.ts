@@ -132,6 +132,11 @@ describe('error codes', () => {
   });
 
   test('Buster has exactly four codes', () => {
-    expect(Object.keys(WS_ERROR_CODES)).toEqual(['INTERNAL_SERVER_ERROR', 'NOT_FOUND', 'UNAUTHORIZED', 'BAD_REQUEST']);
+    expect(Object.keys(WS_ERROR_CODES)).toEqual([
+      'INTERNAL_SERVER_ERROR',
+      'NOT_FOUND',
+      'UNAUTHORIZED',
+      'BAD_REQUEST',
+    ]);
   });
 });
