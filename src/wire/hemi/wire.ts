@@ -150,6 +150,9 @@ export function hemiWire(options: HemiWireOptions): HemiWire {
       case 'presence':
       case 'unsubscribed':
         return null;
+      default:
+        // A kind the core gained after this wire was written has no Hemi frame until it is mapped here.
+        return null;
     }
   }
 
