@@ -1,0 +1,79 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, test } from 'vitest';
+import { jobQueueBinding } from '../../../examples/job-queue/fetchml/binding.js';
+import { ERROR_CODES, SEED_ERROR_CODES } from '../../../src/wire/fetchml/error-codes.js';
+import {
+  hexByte,
+  OPCODES,
+  type OperationName,
+  REQUEST_LAYOUTS,
+  SEED_OPERATIONS,
+} from '../../../src/wire/fetchml/opcodes.js';
+import { PACKET_TYPES } from '../../../src/wire/fetchml/packets.js';
+
+const doc = readFileSync(new URL('../../../docs/wire-fetchml.md', import.meta.url), 'utf8');
+
+/** The rows of the markdown table that follows `heading`, as arrays of trimmed cells. */
+function table(heading: string): string[][] {
+  const start = doc.indexOf(`\n${heading}\n`);
+  if (start < 0) throw new Error(`wire-fetchml.md has no "${heading}"`);
+  const rows: string[][] = [];
+  let inTable = false;
+  for (const line of doc
+    .slice(start + 1)
+    .split('\n')
+    .slice(1)) {
+    if (line.startsWith('|')) {
+      inTable = true;
+      rows.push(
+        line
+          .split('|')
+          .slice(1, -1)
+          .map((cell) => cell.trim()),
+      );
+    } else if (inTable) break;
+  }
+  return rows.slice(2);
+}
+
+const unquote = (cell: string) => cell.replace(/`/g, '');
+
+describe('docs/wire-fetchml.md tables match the code', () => {
+  test('opcodes: value, name, minimum size, origin and demo command', () => {
+    const rows = table('## Opcodes').map(([code, op, , min, origin, demo]) => [
+      code,
+      unquote(op!),
+      Number(min),
+      origin,
+      unquote(demo!),
+    ]);
+    expect(rows).toEqual(
+      Object.entries(OPCODES).map(([op, code]) => {
+        const bound = jobQueueBinding.operations[op as Exclude<OperationName, 'cancel_stream'>];
+        return [
+          hexByte(code),
+          op,
+          REQUEST_LAYOUTS[op as OperationName].minSize,
+          SEED_OPERATIONS.has(op as OperationName) ? 'seed' : 'ours',
+          bound?.command ?? (op === 'cancel_stream' ? "(the wire's own)" : '(not served)'),
+        ];
+      }),
+    );
+  });
+
+  test('packet types', () => {
+    expect(table('## Packets').map(([code, name]) => [code, unquote(name!)])).toEqual(
+      Object.entries(PACKET_TYPES).map(([name, code]) => [hexByte(code), name]),
+    );
+  });
+
+  test('error codes with their origin', () => {
+    expect(table('## Error codes').map(([code, name, , origin]) => [code, unquote(name!), origin])).toEqual(
+      Object.entries(ERROR_CODES).map(([name, code]) => [
+        hexByte(code),
+        name,
+        SEED_ERROR_CODES.has(name as keyof typeof ERROR_CODES) ? 'seed' : 'ours',
+      ]),
+    );
+  });
+});
