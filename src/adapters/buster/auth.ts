@@ -46,8 +46,9 @@ export type AuthResult =
  */
 export function tokenFromRequest(request: UpgradeRequest): string | undefined {
   const header = request.headers.authorization;
-  const value = (Array.isArray(header) ? header[0] : header)?.trim();
-  if (value) return value.startsWith('Bearer ') ? value.slice('Bearer '.length).trim() || undefined : value;
+  const raw = Array.isArray(header) ? header[0] : header;
+  if (raw?.startsWith('Bearer ')) return raw.slice('Bearer '.length).trim() || undefined;
+  if (raw?.trim()) return raw.trim();
   let query: string | null;
   try {
     query = new URL(request.url, 'ws://local').searchParams.get('authentication');

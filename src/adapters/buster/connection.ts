@@ -160,11 +160,18 @@ export class BusterConnection {
     if (this.closed) return;
     const controller = new AbortController();
     this.calls.add(controller);
-    const timeoutMs = bound.def.timeoutMs ?? this.runtime.settings.defaultCallTimeoutMs;
-    const timer = setTimeout(
-      () => controller.abort(new RequestError('TIMEOUT', `${bound.route} timed out after ${timeoutMs} ms`)),
-      timeoutMs,
-    );
+    // As in the core: a command without a timeout gets the default; a stream runs until it ends.
+    const timeoutMs =
+      bound.def.timeoutMs ??
+      (bound.def.kind === 'command' ? this.runtime.settings.defaultCallTimeoutMs : undefined);
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(
+            () =>
+              controller.abort(new RequestError('TIMEOUT', `${bound.route} timed out after ${timeoutMs} ms`)),
+            timeoutMs,
+          );
     try {
       const outcome = this.execute(bound, payload, controller.signal);
       const aborted = new Promise<never>((_, reject) => {

@@ -29,8 +29,17 @@ export interface BusInspector {
 
 const quiet: Logger = { error: () => {}, warn: () => {}, info: () => {} };
 
-/** The end-to-end behaviour of a Buster server over real `ws` sockets, on one bus implementation. */
-export function busterServerSuite(name: string, bus: StreamBus, inspect: BusInspector): void {
+/**
+ * The end-to-end behaviour of a Buster server over real `ws` sockets, on one bus implementation.
+ * `otherNodeBus` is the bus of a second server node: its own Redis connections, or the same
+ * memory bus (one process).
+ */
+export function busterServerSuite(
+  name: string,
+  bus: StreamBus,
+  inspect: BusInspector,
+  otherNodeBus: StreamBus = bus,
+): void {
   describe(`Buster server on the ${name} bus`, () => {
     const servers: BusterServer<BusterTestProtocol>[] = [];
     const peers: BusterPeer[] = [];
@@ -40,12 +49,12 @@ export function busterServerSuite(name: string, bus: StreamBus, inspect: BusInsp
       await Promise.all(servers.splice(0).map((server) => server.close()));
     });
 
-    async function start(settings: Partial<BusterSettings> = {}) {
+    async function start(settings: Partial<BusterSettings> = {}, nodeBus: StreamBus = bus) {
       const server = await createBusterServer({
         protocol: busterProtocol,
         handlers: busterHandlers,
         auth: { secret: 'buster-test-secret-that-is-long-enough' },
-        bus,
+        bus: nodeBus,
         port: 0,
         host: '127.0.0.1',
         path: '/api/v1/ws',
@@ -227,7 +236,7 @@ export function busterServerSuite(name: string, bus: StreamBus, inspect: BusInsp
     describe('thread streams and send_method', () => {
       test('SenderOnly, AllButSender and All between two users on two server nodes', async () => {
         const node1 = await start();
-        const node2 = await start();
+        const node2 = await start({}, otherNodeBus);
         const alice = randomUUID();
         const bob = randomUUID();
         const thread = randomUUID();
