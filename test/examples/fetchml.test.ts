@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { silentLogger } from 'switchboard/server';
 import { afterEach, describe, expect, test } from 'vitest';
 import { WebSocket } from 'ws';
@@ -384,4 +387,41 @@ describe('broken frames get an error packet and never end the connection', () =>
     socket.send('{"type":"call"}');
     expect(await closed).toBe(1003);
   });
+});
+
+test('server.ts runs the demo on its own: it prints the URL and keys, serves frames, and exits on SIGTERM', async () => {
+  const entry = fileURLToPath(new URL('../../examples/job-queue/fetchml/server.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', entry], {
+    env: { ...process.env, PORT: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    let output = '';
+    const printed = new Promise<{ url: string; admin: string }>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no URL and key within 10 s: ${output}`)), 10_000);
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        const url = /listening on (ws:\/\/\S+)/.exec(output)?.[1];
+        const admin = /admin key\s+\(jobs:\*, datasets:\*\):\s+(\S+)/.exec(output)?.[1];
+        if (url && admin) {
+          clearTimeout(timer);
+          resolve({ url, admin });
+        }
+      });
+    });
+    const { url, admin } = await printed;
+    expect(url).toMatch(/\/ws$/);
+    const client = await FetchmlClient.connect({
+      url,
+      apiKey: admin,
+      connect: webSocketConnector(WebSocket as unknown as WebSocketConstructor),
+    });
+    expect(await client.call('dataset_list', {})).toEqual([]);
+    client.close();
+    child.kill('SIGTERM');
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(0);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
 });

@@ -6,6 +6,7 @@ import type { OperationName, RequestFields } from '../../wire/fetchml/opcodes.js
 import { decodePacket, type Packet, type PacketOf } from '../../wire/fetchml/packets.js';
 import { encodeRequest } from '../../wire/fetchml/request.js';
 
+/** Where to connect and with which key. */
 export interface FetchmlClientOptions {
   /** E.g. `ws://127.0.0.1:9100/ws`. */
   readonly url: string;
@@ -166,7 +167,10 @@ export class FetchmlClient {
   }
 
   private frame<Op extends OperationName>(operation: Op, fields: OperationFields<Op>): Uint8Array {
-    return encodeRequest(operation, { api_key_hash: this.keyHash, ...fields } as unknown as RequestFields<Op>);
+    return encodeRequest(operation, {
+      api_key_hash: this.keyHash,
+      ...fields,
+    } as unknown as RequestFields<Op>);
   }
 
   private receive(frame: string | Uint8Array): void {

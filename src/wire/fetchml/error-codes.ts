@@ -38,6 +38,7 @@ export const ERROR_CODES = {
   SERVICE_UNAVAILABLE: 0x33,
 } as const;
 
+/** An error byte by name, e.g. `AUTHENTICATION_FAILED`. */
 export type ErrorCodeName = keyof typeof ERROR_CODES;
 
 /** Codes fetch_ml's source showed by name; the rest are ours. */

@@ -143,6 +143,7 @@ export interface LayoutError {
   readonly message: string;
 }
 
+/** What `decode` returns: the values, or why the bytes are not a valid message. */
 export type LayoutResult<V> =
   | { readonly ok: true; readonly value: V }
   | { readonly ok: false; readonly error: LayoutError };

@@ -57,6 +57,7 @@ export const OPCODES = {
   query_run_info: 0x28,
 } as const;
 
+/** An operation by the seed's name, e.g. `queue_job`. */
 export type OperationName = keyof typeof OPCODES;
 
 const key = field.bytes('api_key_hash', API_KEY_HASH_BYTES);

@@ -16,10 +16,12 @@ export const PACKET_TYPES = {
   log: 0x05,
 } as const;
 
+/** A packet type by name, e.g. `data`. */
 export type PacketType = keyof typeof PACKET_TYPES;
 
 /** Log packet levels (ours). */
 export const LOG_LEVELS = { debug: 0x00, info: 0x01, warn: 0x02, error: 0x03 } as const;
+/** A log packet level by name. */
 export type LogLevel = keyof typeof LOG_LEVELS;
 
 // Ours: milliseconds, so a log line keeps the time it was written to the millisecond.
@@ -63,6 +65,7 @@ export type PacketError =
   | { readonly reason: 'unknown_type'; readonly packetType: number; readonly message: string }
   | ({ readonly packetType: number } & LayoutError);
 
+/** What `decodePacket` returns. */
 export type PacketResult =
   | { readonly ok: true; readonly packet: Packet }
   | { readonly ok: false; readonly error: PacketError };

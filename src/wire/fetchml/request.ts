@@ -23,6 +23,7 @@ export type RequestDecodeError =
   | { readonly reason: 'unknown_opcode'; readonly opcode: number; readonly message: string }
   | ({ readonly operation: OperationName; readonly opcode: number } & LayoutError);
 
+/** What `decodeRequest` returns. */
 export type RequestResult =
   | { readonly ok: true; readonly request: FetchmlRequest }
   | { readonly ok: false; readonly error: RequestDecodeError };

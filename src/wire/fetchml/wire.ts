@@ -18,6 +18,7 @@ export const FETCHML_WIRE_NAME = 'fetchml.binary/1';
 /** The largest string a 2-byte length prefix carries. */
 const MAX_U16_STRING = 0xffff;
 
+/** What {@link fetchmlWire} needs. */
 export interface FetchmlWireOptions {
   /** Opcodes → commands, commands → reply packets. */
   readonly binding: FetchmlBinding;
