@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, test } from 'vitest';
+import { BUSTER_CLOSE, BUSTER_SETTINGS } from '../../../src/adapters/buster/index.js';
+import {
+  commandRoute,
+  protocolEvent,
+  responseEvent,
+  WS_ERROR_CODES,
+} from '../../../src/wire/buster/index.js';
+
+const doc = readFileSync(new URL('../../../docs/wire-buster.md', import.meta.url), 'utf8');
+
+/** The rows of the first markdown table after `heading`, as trimmed cells, header and separator left out. */
+function table(heading: string): string[][] {
+  const start = doc.indexOf(heading);
+  if (start < 0) throw new Error(`wire-buster.md has no "${heading}"`);
+  const rows: string[][] = [];
+  let inTable = false;
+  for (const line of doc.slice(start).split('\n').slice(1)) {
+    if (line.startsWith('|')) {
+      inTable = true;
+      rows.push(
+        line
+          .split('|')
+          .slice(1, -1)
+          .map((cell) => cell.trim()),
+      );
+    } else if (inTable) break;
+  }
+  return rows.slice(2);
+}
+
+describe('docs/wire-buster.md matches the code', () => {
+  test('the error code table lists the four codes with their doc lines', () => {
+    expect(table('## Error codes')).toEqual(
+      Object.entries(WS_ERROR_CODES).map(([code]) => [code, expect.any(String)]),
+    );
+  });
+
+  test('the settings table lists every setting with its default', () => {
+    const rows = table('## Liveness and settings');
+    expect(Object.fromEntries(rows.map(([name, value]) => [name, Number(value)]))).toEqual(BUSTER_SETTINGS);
+  });
+
+  test('the close code table lists every close with its code and reason', () => {
+    expect(table('Close codes (ours').map(([name, code, reason]) => [name, Number(code), reason])).toEqual(
+      Object.entries(BUSTER_CLOSE).map(([name, entry]) => [name, entry.code, entry.reason]),
+    );
+  });
+
+  test('the naming table is what the naming functions give', () => {
+    const rows = table('## Routes and events');
+    expect(rows.length).toBe(5);
+    for (const [name, route, event] of rows) {
+      const [kind, dotted] = (name as string).split(' ');
+      const bare = (cell: string | undefined) => (cell ?? '').replace(/`/g, '').split(' ')[0];
+      if (kind === 'command') {
+        expect(bare(route)).toBe(commandRoute(bare(dotted)));
+        expect(bare(event)).toBe(responseEvent(bare(dotted)));
+      } else {
+        expect(bare(event)).toBe(protocolEvent(bare(dotted)));
+      }
+    }
+  });
+});
