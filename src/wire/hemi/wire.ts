@@ -37,6 +37,12 @@ export interface HemiWireOptions {
   readonly names?: Readonly<Record<string, string>>;
   /** The clock for the timestamps this wire writes (errors, the initial ping); ms since epoch. */
   readonly now?: () => number;
+  /**
+   * `secp256k1` (default): clients open with `secp256k1-hello`, for `secp256k1Auth`. `none`: a Hemi
+   * API without an authenticator; the server authenticates from the upgrade request (default
+   * `anonymous()`) and sends the initial ping at once, and a `secp256k1-*` frame is an unknown command.
+   */
+  readonly handshake?: 'secp256k1' | 'none';
 }
 
 /** The Hemi wire, and the names it gives the protocol's commands. */
@@ -56,6 +62,7 @@ export function hemiWire(options: HemiWireOptions): HemiWire {
   const { protocol } = options;
   const names = hemiCommandNames(options.api, protocol, options.names);
   const now = options.now ?? Date.now;
+  const secp256k1 = (options.handshake ?? 'secp256k1') === 'secp256k1';
   const seconds = () => Math.floor(now() / 1000);
 
   const frame = (command: string, id: CallId, payload: unknown): string =>
@@ -167,6 +174,10 @@ export function hemiWire(options: HemiWireOptions): HemiWire {
   }
 
   function decodeMessage({ command, id, payload }: HemiMessage): Decoded {
+    // Without an authenticator the handshake's commands are not part of the API, as in Hemi.
+    if (!secp256k1 && command.startsWith('secp256k1-')) {
+      return invalid(`unknown command ${JSON.stringify(command)}`, id);
+    }
     switch (command) {
       case SECP256K1_COMMANDS.hello: {
         if (!isObject(payload) || typeof payload.publickey !== 'string') {
@@ -209,7 +220,14 @@ export function hemiWire(options: HemiWireOptions): HemiWire {
     return ok({ type: 'call', id, command: dotted, input: payload });
   }
 
-  return { name: `hemi.${options.api}/1`, frame: 'text', names, encode, decode };
+  return {
+    name: `hemi.${options.api}/1`,
+    frame: 'text',
+    handshake: secp256k1 ? 'hello' : 'upgrade',
+    names,
+    encode,
+    decode,
+  };
 }
 
 const ok = (message: Message): Decoded => ({ ok: true, message });

@@ -2,8 +2,11 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { HemiClient, HemiClientError } from '../../../src/adapters/hemi/client.js';
+import { createServer, silentLogger } from '../../../src/server/index.js';
 import type { HemiMessage } from '../../../src/wire/hemi/message.js';
-import { type BfgServer, keyPair, startBfg, within } from './support.js';
+import { hemiWire } from '../../../src/wire/hemi/wire.js';
+import { bfgProtocol } from '../../wire/hemi/fixtures.js';
+import { type BfgServer, bfgHandlers, keyPair, rawPeer, startBfg, within } from './support.js';
 
 let bfg: BfgServer | undefined;
 const clients: HemiClient[] = [];
@@ -176,6 +179,36 @@ describe('HemiClient against a Switchboard server on the Hemi wire', () => {
     await new Promise((resolve) => fakes.pop()!.close(resolve));
     const hemi = client({ url: `ws://127.0.0.1:${port}`, privateKey: keyPair().privateKey });
     expect((await failure(hemi.connect())).code).toBe('DIAL_FAILED');
+  });
+});
+
+describe('a Hemi API without an authenticator', () => {
+  test('the server pings with id "0" as the socket opens, and a client without a key calls at once', async () => {
+    const server = await createServer({
+      protocol: bfgProtocol,
+      handlers: bfgHandlers,
+      port: 0,
+      host: '127.0.0.1',
+      wire: hemiWire({ api: 'tbcapi', protocol: bfgProtocol, handshake: 'none' }),
+      logger: silentLogger,
+    });
+    try {
+      const peer = await rawPeer(server.url);
+      expect(await peer.next()).toMatch(
+        /^\{"header":\{"command":"tbcapi-ping-request","id":"0"\},"payload":\{"timestamp":\d+\}\}$/,
+      );
+      peer.send('{"header":{"command":"secp256k1-hello","id":"Hello:02"},"payload":{"publickey":"02"}}');
+      expect((await within(peer.closed)).code).toBe(4102);
+
+      const hemi = client({ url: server.url });
+      expect(await within(hemi.call('tbcapi-l2-keystones-request', { numL2Keystones: 1 }))).toEqual({
+        command: 'tbcapi-l2-keystones-response',
+        id: '1',
+        payload: { l2Keystones: [{ hash: 'h0' }] },
+      });
+    } finally {
+      await server.close({ graceMs: 0 });
+    }
   });
 });
 

@@ -365,6 +365,34 @@ describe('hemiWire decode', () => {
   });
 });
 
+describe('hemiWire without an authenticator', () => {
+  const open = hemiWire({ api: 'tbcapi', protocol: bfgProtocol, handshake: 'none' });
+
+  test('authenticates at the upgrade: no hello on the wire', () => {
+    expect(open.handshake).toBe('upgrade');
+    expect(wire.handshake).toBe('hello');
+  });
+
+  test('secp256k1 frames are unknown commands there', () => {
+    expect(
+      open.decode(
+        '{"header":{"command":"secp256k1-hello","id":"Hello:02ab"},"payload":{"publickey":"02ab"}}',
+      ),
+    ).toEqual({
+      ok: false,
+      error: {
+        code: 'INCOMPATIBLE',
+        message: 'invalid command: unknown command "secp256k1-hello"',
+        id: 'Hello:02ab',
+      },
+    });
+    expect(open.decode('{"header":{"command":"tbcapi-l2-crash-request","id":"1"},"payload":null}')).toEqual({
+      ok: true,
+      message: { type: 'call', id: '1', command: 'l2.crash', input: null },
+    });
+  });
+});
+
 describe('hemiWire properties', () => {
   const neverThrows = (frame: string | Uint8Array) => {
     const result = wire.decode(frame);
