@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import { silentLogger } from 'switchboard/server';
 import { afterEach, describe, expect, test } from 'vitest';
 import { WebSocket } from 'ws';
@@ -9,6 +10,7 @@ import { FetchmlClient, FetchmlError, unwrap } from '../../src/adapters/fetchml/
 import { type WebSocketConstructor, webSocketConnector } from '../../src/transport/websocket.js';
 import { ERROR_CODES } from '../../src/wire/fetchml/error-codes.js';
 import { apiKeyHash } from '../../src/wire/fetchml/key-hash.js';
+import { OPCODES } from '../../src/wire/fetchml/opcodes.js';
 import type { Packet, PacketOf } from '../../src/wire/fetchml/packets.js';
 import { encodeRequest } from '../../src/wire/fetchml/request.js';
 
@@ -374,6 +376,30 @@ describe('broken frames get an error packet and never end the connection', () =>
       details: '{"code":"BAD_MESSAGE"}',
     });
     expect(await admin.call('dataset_list', {})).toEqual([]);
+  });
+
+  test('arbitrary frames, signed or not, each get exactly one answer and the server serves on', async () => {
+    await start({ lineMs: 2, lines: 2 });
+    const admin = await connect(app!.keys.admin);
+    const signed = apiKeyHash(app!.keys.admin);
+    // cancel_stream is left out: it has no answer of its own when no stream runs.
+    const opcodes = Object.values(OPCODES).filter((code) => code !== OPCODES.cancel_stream);
+    const frames = fc
+      .oneof(
+        fc.uint8Array({ maxLength: 64 }),
+        fc
+          .tuple(fc.constantFrom(...opcodes), fc.uint8Array({ maxLength: 64 }))
+          .map(([opcode, rest]) => Uint8Array.from([opcode, ...signed, ...rest])),
+      )
+      .filter((frame) => frame[0] !== OPCODES.cancel_stream);
+    await fc.assert(
+      fc.asyncProperty(frames, async (frame) => {
+        const answer = await admin.raw(frame);
+        expect(['success', 'data', 'error']).toContain(answer.type);
+      }),
+      { numRuns: 200 },
+    );
+    expect(await admin.call('status_request', {})).toEqual({ jobs: expect.any(Array) });
   });
 
   test('a text frame closes the connection with 1003', async () => {
