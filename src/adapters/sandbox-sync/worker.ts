@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { type Logger, silentLogger } from '../../server/logger.js';
-import type { VerifyUpgrade } from '../../transport/socket.js';
+import type { UpgradeRefusal, VerifyUpgrade } from '../../transport/socket.js';
 import {
   type DecodedFrame,
   decodeFrame,
@@ -184,17 +184,14 @@ export class SyncWorker {
   /** Starts an http server of its own on `host:port` (0 picks a port) and resolves with the port. */
   async listen(port = 0, host = '127.0.0.1'): Promise<number> {
     const server = createServer((request, response) => {
+      if (pathOf(request) !== SYNC_PATH || request.method !== 'GET') {
+        response.writeHead(404, { 'Content-Type': 'text/plain' }).end('404 page not found');
+        return;
+      }
       // A plain GET to the route gets the same token checks, then the 400 an upgrader answers.
-      const refusal =
-        pathOf(request) === SYNC_PATH && request.method === 'GET' ? this.verifyNow(request) : undefined;
-      void Promise.resolve(refusal).then((verdict) => {
-        if (pathOf(request) !== SYNC_PATH || request.method !== 'GET') {
-          response.writeHead(404, { 'Content-Type': 'text/plain' }).end('404 page not found');
-        } else if (verdict) {
-          response.writeHead(verdict.status, { ...verdict.headers }).end(verdict.body ?? '');
-        } else {
-          response.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Bad Request\n');
-        }
+      void this.verifyNow(request).then((refusal) => {
+        if (refusal) response.writeHead(refusal.status, { ...refusal.headers }).end(refusal.body ?? '');
+        else response.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Bad Request\n');
       });
     });
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -218,7 +215,7 @@ export class SyncWorker {
   /** Runs the token checks, then upgrades. For servers that route upgrades themselves. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', (error) => this.logger.warn('sync upgrade socket error', { error }));
-    void Promise.resolve(this.verifyNow(request)).then((refusal) => {
+    void this.verifyNow(request).then((refusal) => {
       if (refusal) {
         writeRefusal(socket, refusal);
         return;
@@ -267,9 +264,10 @@ export class SyncWorker {
     await this.request({ type: 'template_delete', name }, options);
   }
 
-  private verifyNow(request: IncomingMessage) {
+  /** Runs the token check; a check that throws refuses with 500 and says nothing of why. */
+  private async verifyNow(request: IncomingMessage): Promise<UpgradeRefusal | undefined> {
     try {
-      return this.verifyUpgrade({
+      return await this.verifyUpgrade({
         url: request.url ?? '/',
         headers: request.headers,
         remoteAddress: request.socket.remoteAddress,

@@ -3,14 +3,17 @@ import {
   MemoryClusterConfigSink,
   MemoryKeyStore,
   MemoryTemplateStore,
+  SYNC_PATH,
   SyncHttpError,
   SyncNotConnectedError,
   SyncRequestError,
   SyncTimeoutError,
   SyncWorker,
   type SyncWorkerOptions,
+  verifySyncToken,
   type WorkerEvent,
 } from '../../../src/adapters/sandbox-sync/index.js';
+import { wsServerTransport } from '../../../src/transport/ws-server.js';
 import { encodeFrame, type Frame } from '../../../src/wire/sandbox-sync/index.js';
 import { fakeProxy, recordingLogger, upgradeRequest, waitFor } from './support.js';
 
@@ -370,5 +373,28 @@ describe('pushes', () => {
     await push(worker, proxy, { type: 'key_sync', ...key('k2') });
     expect(keys.keys.items.size).toBe(2);
     expect(worker.connected).toBe(true);
+  });
+});
+
+describe('verifySyncToken on the core ws transport', () => {
+  test('the same check refuses through the core verifyUpgrade seam with the same status and body', async () => {
+    const transport = wsServerTransport({ port: 0, host: '127.0.0.1', path: SYNC_PATH, maxPayload: 1 << 20 });
+    await transport.start(() => {}, verifySyncToken(TOKEN));
+    try {
+      const wrong = await upgradeRequest(transport.port(), SYNC_PATH, { 'AGENTBOX-SYNC-TOKEN': 'nope' });
+      expect(wrong).toMatchObject({ status: 401, body: '{"error":"invalid sync token"}' });
+      expect(wrong.headers['content-type']).toBe('application/json; charset=utf-8');
+    } finally {
+      await transport.stop();
+    }
+    const off = verifySyncToken('');
+    expect(await off({ url: SYNC_PATH, headers: { 'agentbox-sync-token': '' } })).toEqual({
+      status: 503,
+      body: '{"error":"sync not configured"}',
+      headers: { 'Content-Type': 'application/json; charset=utf-8' },
+    });
+    expect(
+      await verifySyncToken(TOKEN)({ url: SYNC_PATH, headers: { 'agentbox-sync-token': TOKEN } }),
+    ).toBeUndefined();
   });
 });
