@@ -27,6 +27,7 @@ import type {
   Message,
   PublicationMessage,
   Publish,
+  Reauth,
   Subscribed,
   Welcome,
 } from '../wire/message.js';
@@ -66,8 +67,20 @@ export interface ClientOptions<P extends Protocol<any>> {
    * hello a few KB (mind the server's `maxMessageBytes`); without it the version is checked by major.
    */
   readonly sendContract?: boolean;
+  /**
+   * How long before the credentials expire the client refreshes them in band (when `credentials` is
+   * a function). Default 30 000 ms; `false` turns it off (the session then ends with 4103 and the
+   * client reconnects).
+   */
+  readonly refreshBeforeExpiryMs?: number | false;
   /** Frames the server sent that were not about a call (e.g. BAD_MESSAGE without an id). */
   readonly onServerError?: (error: CallError) => void;
+}
+
+/** What a credential refresh leaves the connection with. */
+export interface Refreshed {
+  readonly principal: { readonly id: string; readonly permissions: readonly string[] };
+  readonly expiresAt?: number;
 }
 
 export interface CallOptions {
@@ -79,7 +92,7 @@ export interface CallOptions {
 
 interface Pending {
   readonly id: CallId;
-  readonly message: Call | Publish;
+  readonly message: Call | Publish | Reauth;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: CallError) => void;
   readonly stream?: StreamQueue<unknown>;
@@ -120,6 +133,7 @@ export class Client<P extends Protocol<any>> {
     connect?: ReturnType<typeof setTimeout>;
     retry?: ReturnType<typeof setTimeout>;
     heartbeat?: ReturnType<typeof setInterval>;
+    refresh?: ReturnType<typeof setTimeout>;
   } = {};
   private readyWaiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
   private failure: ConnectError | undefined;
@@ -222,6 +236,57 @@ export class Client<P extends Protocol<any>> {
     else if (this.stateValue === 'closed')
       this.refuse(subscription as Subscription, new CallError('NOT_CONNECTED', 'client is closed'));
     return subscription;
+  }
+
+  /**
+   * Presents fresh credentials on the live connection, without reconnecting: calls in flight and
+   * subscriptions carry on. Without an argument, `options.credentials` is asked again. Resolves with
+   * the new principal and expiry; rejects with UNAUTHENTICATED (the old credentials then hold until
+   * they expire). Subscriptions the new permissions no longer allow end with PERMISSION_DENIED.
+   * Clients whose `credentials` is a function do this on their own before expiry.
+   */
+  async refresh(credentials?: unknown): Promise<Refreshed> {
+    const given = this.options.credentials;
+    const resolved = credentials ?? (typeof given === 'function' ? await given() : given);
+    return new Promise((resolve, reject) => {
+      this.enqueue(
+        (id) => ({ type: 'reauth', id, credentials: resolved }),
+        'refresh',
+        this.options.callTimeoutMs ?? 30_000,
+        {},
+        (value) => {
+          const refreshed = value as Refreshed;
+          if (this.welcome)
+            this.welcome = {
+              ...this.welcome,
+              principal: refreshed.principal,
+              ...(refreshed.expiresAt === undefined ? {} : { expiresAt: refreshed.expiresAt }),
+            };
+          this.scheduleRefresh(refreshed.expiresAt);
+          resolve(refreshed);
+        },
+        reject,
+      );
+    });
+  }
+
+  /** Arms the automatic refresh `refreshBeforeExpiryMs` ahead of `expiresAt`, when credentials can be asked again. */
+  private scheduleRefresh(expiresAt: number | undefined): void {
+    clearTimeout(this.timers.refresh);
+    const margin = this.options.refreshBeforeExpiryMs ?? 30_000;
+    if (expiresAt === undefined || margin === false || typeof this.options.credentials !== 'function') return;
+    const generation = this.generation;
+    const delay = Math.max(0, expiresAt - margin - Date.now());
+    this.timers.refresh = setTimeout(
+      () => {
+        if (generation !== this.generation || this.stateValue !== 'open') return;
+        this.refresh().catch((error: CallError) => {
+          // The session still ends at expiry (4103) and the reconnect asks for credentials again.
+          this.options.onServerError?.(error);
+        });
+      },
+      Math.min(delay, 2_147_483_647),
+    );
   }
 
   /** Publishes on a topic the protocol lets clients publish on; resolves with the position. */
@@ -349,7 +414,7 @@ export class Client<P extends Protocol<any>> {
 
   /** Sends a request now, or queues it while offline; fails it on timeout, abort or a closed client. */
   private enqueue(
-    build: (id: CallId) => Call | Publish,
+    build: (id: CallId) => Call | Publish | Reauth,
     what: string,
     timeoutMs: number | undefined,
     options: CallOptions,
@@ -669,6 +734,7 @@ export class Client<P extends Protocol<any>> {
       },
       Math.min(welcome.heartbeatMs, timeoutMs / 2),
     );
+    this.scheduleRefresh(welcome.expiresAt);
     for (const waiter of this.readyWaiters.splice(0)) waiter.resolve();
     for (const pending of this.queue.splice(0)) this.transmit(pending);
     for (const subscription of this.subscriptions) this.follow(subscription);
@@ -710,6 +776,7 @@ export class Client<P extends Protocol<any>> {
     clearTimeout(this.timers.connect);
     clearTimeout(this.timers.retry);
     clearInterval(this.timers.heartbeat);
+    clearTimeout(this.timers.refresh);
   }
 
   private shutDown(error: CallError, code: number, reason: string): void {

@@ -6,7 +6,15 @@ import { RequestError } from '../protocol/errors.js';
 import { versionMismatch } from '../protocol/version.js';
 import type { Socket, UpgradeRequest } from '../transport/socket.js';
 import type { Decoded, Frame } from '../wire/format.js';
-import type { CallId, Message, Publish, ServerMessage, Subscribe, Unsubscribe } from '../wire/message.js';
+import type {
+  CallId,
+  Message,
+  Publish,
+  Reauth,
+  ServerMessage,
+  Subscribe,
+  Unsubscribe,
+} from '../wire/message.js';
 import type { AuthOutcome, Principal } from './auth/authenticator.js';
 import type { CallControl } from './call-control.js';
 import { dispatch } from './dispatch.js';
@@ -206,6 +214,10 @@ export class Connection implements ConnectionInfo {
         if (debt > 0) this.rateLimited(message.id);
         else this.topicRequest(message);
         return;
+      case 'reauth':
+        if (debt > 0) this.rateLimited(message.id);
+        else void this.reauthenticate(message);
+        return;
       case 'cancel':
         // Cancels go through even past the rate limit: they only ever reduce load.
         this.inFlight.get(message.id)?.abort(new RequestError('CANCELLED', 'cancelled by the caller'));
@@ -223,6 +235,52 @@ export class Connection implements ConnectionInfo {
       default:
         this.send({ type: 'error', code: 'BAD_MESSAGE', message: `a client may not send "${message.type}"` });
     }
+  }
+
+  /**
+   * In-band refresh: the same user presents fresh credentials. Calls in flight and subscriptions stay;
+   * subscriptions the new permissions no longer allow end with `unsubscribed` (PERMISSION_DENIED).
+   * A refusal changes nothing: the old credentials hold until they expire.
+   */
+  private async reauthenticate(message: Reauth): Promise<void> {
+    const refuse = (reason: string) =>
+      this.send({ type: 'error', id: message.id, code: 'UNAUTHENTICATED', message: reason });
+    let outcome: AuthOutcome;
+    try {
+      outcome = await this.runtime.auth.authenticate({
+        credentials: message.credentials,
+        request: this.request,
+      });
+    } catch (error) {
+      const traceId = newTraceId();
+      this.runtime.logger.error('authenticator failed on refresh', { traceId, connectionId: this.id, error });
+      this.send({ type: 'error', id: message.id, code: 'INTERNAL', message: 'Internal error', traceId });
+      return;
+    }
+    if (this.state !== 'open') return;
+    if (outcome.ok === 'challenge')
+      return refuse('a challenge-response authenticator cannot refresh in band');
+    if (!outcome.ok) return refuse(outcome.reason);
+    const principal = outcome.principal;
+    if (typeof principal?.id !== 'string' || !Array.isArray(principal.permissions))
+      return refuse('the authenticator accepted without a principal');
+    if (principal.id !== this.principal.id)
+      return refuse(`a refresh must keep the same principal (${this.principal.id}), not ${principal.id}`);
+    if (principal.expiresAt !== undefined && principal.expiresAt <= Date.now())
+      return refuse('credentials already expired');
+    this.principalValue = principal;
+    clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+    if (principal.expiresAt !== undefined) this.armExpiry(principal.expiresAt);
+    await this.runtime.topics.recheck(this);
+    this.send({
+      type: 'result',
+      id: message.id,
+      output: {
+        principal: { id: principal.id, permissions: principal.permissions },
+        ...(principal.expiresAt === undefined ? {} : { expiresAt: principal.expiresAt }),
+      },
+    });
   }
 
   private rateLimited(id: CallId): void {

@@ -12,6 +12,8 @@ import type { Runtime } from './runtime.js';
 
 /** One connection's view of one key: buffered while its history is being sent, then live. */
 interface Follower {
+  /** The parameters it subscribed with, to check its permission again after a credential refresh. */
+  readonly params: Readonly<Record<string, string>>;
   recovering: boolean;
   readonly buffer: Publication[];
   /** Presence changes that arrived while recovering; replayed after `subscribed`. */
@@ -94,7 +96,13 @@ export class TopicHub {
       );
     }
     const state = this.keyState(key, topic);
-    const follower: Follower = { recovering: true, buffer: [], changes: [], last: { epoch: '', offset: 0 } };
+    const follower: Follower = {
+      params: message.params as Record<string, string>,
+      recovering: true,
+      buffer: [],
+      changes: [],
+      last: { epoch: '', offset: 0 },
+    };
     state.followers.set(connection, follower);
     connection.topics.add(key);
     try {
@@ -139,6 +147,26 @@ export class TopicHub {
       if (error instanceof BrokerError)
         throw new RequestError('UNAVAILABLE', `broker unavailable: ${error.message}`);
       throw error;
+    }
+  }
+
+  /**
+   * After a credential refresh: ends, with `unsubscribed` PERMISSION_DENIED, each subscription of this
+   * connection whose subscribe rule the new principal no longer passes.
+   */
+  async recheck(connection: Connection): Promise<void> {
+    for (const key of [...connection.topics]) {
+      const state = this.keys.get(key);
+      const follower = state?.followers.get(connection);
+      if (!state || !follower || !state.topic.subscribe) continue;
+      try {
+        await this.authorize(connection, state.topic, state.topic.subscribe, follower.params, 'subscribe to');
+      } catch (error) {
+        if (!connection.topics.has(key)) continue;
+        this.drop(connection, key);
+        const denied = error instanceof RequestError ? error : new RequestError('PERMISSION_DENIED');
+        connection.send({ type: 'unsubscribed', key, code: denied.code, reason: denied.message });
+      }
     }
   }
 

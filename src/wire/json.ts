@@ -91,6 +91,9 @@ export function decodeJson(frame: Frame): Decoded {
         ...(value.credential === undefined ? {} : { credential: value.credential }),
       });
     }
+    case 'reauth':
+      if (!isCallId(value.id)) return fail('reauth: field "id" must be a call id');
+      return ok({ type: 'reauth', id: value.id, credentials: value.credentials });
     case 'cancel':
       if (!isCallId(value.id)) return fail('cancel: field "id" must be a call id');
       return ok({ type: 'cancel', id: value.id });

@@ -210,9 +210,21 @@ export interface Unsubscribed {
   readonly reason: string;
 }
 
+/**
+ * Client → server on an open connection: fresh credentials, before the old ones expire. Answered by a
+ * `result` whose output is `{ principal, expiresAt? }`, or an `error` (UNAUTHENTICATED) that leaves the
+ * connection as it was.
+ */
+export interface Reauth {
+  readonly type: 'reauth';
+  readonly id: CallId;
+  readonly credentials: unknown;
+}
+
 export type ClientMessage =
   | Hello
   | AuthResponse
+  | Reauth
   | Call
   | Cancel
   | Ping

@@ -256,6 +256,8 @@ describe.each(TRANSPORTS)('over %s', (kind) => {
       const client = harness.client({
         credentials: () => ({ n: ++issued }),
         reconnect: { initialDelayMs: 1 },
+        // The fallback when nothing refreshes in band: expiry, then a reconnect with fresh credentials.
+        refreshBeforeExpiryMs: false,
       });
       await client.ready();
       expect(client.principal?.id).toBe('1');
