@@ -53,7 +53,7 @@ describe('docs/wire-buster.md matches the code', () => {
     expect(rows.length).toBe(5);
     for (const [name, route, event] of rows) {
       const [kind, dotted] = (name as string).split(' ');
-      const bare = (cell: string | undefined) => (cell ?? '').replace(/`/g, '').split(' ')[0];
+      const bare = (cell: string | undefined): string => (cell ?? '').replace(/`/g, '').split(' ')[0] ?? '';
       if (kind === 'command') {
         expect(bare(route)).toBe(commandRoute(bare(dotted)));
         expect(bare(event)).toBe(responseEvent(bare(dotted)));
