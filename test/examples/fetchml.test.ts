@@ -321,6 +321,13 @@ describe('authentication per frame and permissions per operation', () => {
     expect(await viewer.call('dataset_info', { name: 'mnist' })).toMatchObject({ registeredBy: 'admin' });
   });
 
+  test('a connection naming an unknown key at the upgrade is closed with 4100', async () => {
+    await start();
+    const socket = new WebSocket(app!.url, { headers: { authorization: 'Bearer not-a-key' } });
+    const [code, reason] = (await once(socket, 'close')) as [number, Buffer];
+    expect([code, reason.toString()]).toEqual([4100, 'unknown API key']);
+  });
+
   test('a connection that names its key at the upgrade gets status packets for its jobs', async () => {
     await start();
     const admin = await connect(app!.keys.admin, { authorization: `Bearer ${app!.keys.admin}` });

@@ -7,7 +7,7 @@ import {
   type ReplyBinding,
   successPacket,
 } from './binding.js';
-import { type ERROR_CODES, errorCodeFor } from './error-codes.js';
+import { type ErrorCodeName, errorCodeFor } from './error-codes.js';
 import { hexByte } from './opcodes.js';
 import { encodePacket, type Packet } from './packets.js';
 import { decodeRequest } from './request.js';
@@ -134,7 +134,10 @@ function defaultData(command: string | undefined, value: unknown): PacketDraft {
  * The error packet of an error message. Details are JSON `{code, data?, traceId?}` so a client gets
  * Switchboard's code back; what does not fit a 2-byte length is cut (message) or dropped (data).
  */
-export function errorPacket(message: ErrorMessage, errors?: Readonly<Record<string, string>>): PacketDraft {
+export function errorPacket(
+  message: ErrorMessage,
+  errors?: Readonly<Record<string, ErrorCodeName>>,
+): PacketDraft {
   const details: Record<string, unknown> = { code: message.code };
   if (message.data !== undefined) details.data = message.data;
   if (message.traceId !== undefined) details.traceId = message.traceId;
@@ -145,7 +148,7 @@ export function errorPacket(message: ErrorMessage, errors?: Readonly<Record<stri
   }
   return {
     type: 'error',
-    error_code: errorCodeFor(message.code, errors as Record<string, keyof typeof ERROR_CODES>),
+    error_code: errorCodeFor(message.code, errors),
     message: cutUtf8(message.message, MAX_U16_STRING),
     details: detailsText,
   };
