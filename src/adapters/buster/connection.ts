@@ -111,9 +111,12 @@ export class BusterConnection {
     if (!this.closed) this.socket.send(text);
   }
 
-  /** Follows a stream on this connection. */
-  subscribe(stream: string): Promise<void> {
-    return subscribeToStream(this.runtime.bus, this.subscriptions, stream, this.userGroup, this.user.id);
+  /** Follows a stream on this connection; rejects with DISCONNECTED once the connection is closed. */
+  async subscribe(stream: string): Promise<void> {
+    if (this.closed) throw new RequestError('DISCONNECTED', 'connection closed');
+    await subscribeToStream(this.runtime.bus, this.subscriptions, stream, this.userGroup, this.user.id);
+    // Closed while the group was being made: leave again, or the group would outlive the connection.
+    if (this.closed && this.subscriptions.has(stream)) await this.unsubscribe(stream);
   }
 
   /** Leaves a stream, with Buster's cleanup when this was its last group. */
@@ -121,7 +124,7 @@ export class BusterConnection {
     return unsubscribeFromStream(this.runtime.bus, this.subscriptions, stream, this.userGroup, this.user.id);
   }
 
-  /** Closes the socket; cleanup follows when the socket reports the close. */
+  /** Closes the socket and starts leaving every stream; `done` resolves when that is over. */
   close(code: number, reason: string): void {
     if (this.closed) return;
     this.socket.close(code, reason);
