@@ -77,15 +77,36 @@ export class MemoryClusterConfigSink implements ClusterConfigSink {
   }
 }
 
-/** The JSON Go writes for a ClusterConfig: `clusters` always, `hostAliases` when not empty. */
+/**
+ * The JSON Go writes for a ClusterConfig: `clusters` always, `hostAliases` when not empty; each
+ * entry's fields in the Go struct's order (`id`, `name`, `url` always, the rest when set), header
+ * maps with sorted keys as `encoding/json` writes maps. Fields Go does not know come last (ours).
+ */
 export function clusterConfigJson(config: ClusterConfig): Record<string, unknown> {
-  const clusters = config.clusters.map(({ id, name, url, ...rest }) => ({
-    id,
-    name: name ?? '',
-    url,
-    ...rest,
-  }));
-  return config.hostAliases?.length ? { clusters, hostAliases: config.hostAliases } : { clusters };
+  const clusters = config.clusters.map(entryJson);
+  const hostAliases = (config.hostAliases ?? []).map(({ ip, hostnames }) =>
+    hostnames?.length ? { ip, hostnames } : { ip },
+  );
+  return hostAliases.length ? { clusters, hostAliases } : { clusters };
+}
+
+const ENTRY_FIELDS = ['id', 'name', 'url', 'selector', 'headers', 'visible', 'gateway', 'registries'];
+
+function entryJson(entry: ClusterEntry): Record<string, unknown> {
+  const out: Record<string, unknown> = { id: entry.id, name: entry.name ?? '', url: entry.url ?? '' };
+  for (const field of ENTRY_FIELDS.slice(3)) {
+    const value = entry[field];
+    if (value === undefined || value === null || value === '') continue;
+    if (Array.isArray(value) && value.length === 0) continue;
+    if (field === 'headers') {
+      const headers = Object.entries(value as Record<string, string>).sort(([a], [b]) =>
+        a < b ? -1 : a > b ? 1 : 0,
+      );
+      if (headers.length) out.headers = Object.fromEntries(headers);
+    } else out[field] = value;
+  }
+  for (const [field, value] of Object.entries(entry)) if (!ENTRY_FIELDS.includes(field)) out[field] = value;
+  return out;
 }
 
 /** Whether a config carries nothing to apply: no clusters and no host aliases. */

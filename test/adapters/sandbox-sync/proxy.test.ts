@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, test } from 'vitest';
 import {
   type ClusterEntry,
+  clusterConfigJson,
   MemoryClusterStore,
   MemoryKeyStore,
   MemoryTemplateStore,
@@ -441,4 +442,23 @@ describe('liveness and re-dial', () => {
       'cluster_config_snapshot',
     ]);
   });
+});
+
+test('the cluster config is written in Go field order with sorted header keys', () => {
+  const json = clusterConfigJson({
+    clusters: [
+      {
+        url: 'https://a',
+        headers: { 'X-b': '2', 'X-a': '1' },
+        id: 'a',
+        extra: true,
+        selector: 'cluster="a"',
+      },
+      { id: 'b', url: 'http://b', headers: {}, registries: [] },
+    ],
+    hostAliases: [{ ip: '10.0.0.1', hostnames: [] }],
+  });
+  expect(JSON.stringify(json)).toBe(
+    '{"clusters":[{"id":"a","name":"","url":"https://a","selector":"cluster=\\"a\\"","headers":{"X-a":"1","X-b":"2"},"extra":true},{"id":"b","name":"","url":"http://b"}],"hostAliases":[{"ip":"10.0.0.1"}]}',
+  );
 });

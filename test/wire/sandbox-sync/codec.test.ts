@@ -284,3 +284,9 @@ test('raw JSON fields are written whenever present, even as [], 0 or ""', () => 
     frame: { type: 'template_sync', templateFull: 0 },
   });
 });
+
+test('control characters are escaped as Go 1.22+ does: \\b \\f \\n \\r \\t short, others \\u00xx', () => {
+  expect(encodeFrame({ type: 'key_sync', description: 'a\b\f\n\r\t\u0001\u001f\u007f"\\' })).toBe(
+    '{"type":"key_sync","description":"a\\b\\f\\n\\r\\t\\u0001\\u001f\u007f\\"\\\\"}\n',
+  );
+});
