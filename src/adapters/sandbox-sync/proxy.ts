@@ -267,10 +267,15 @@ export class SyncProxy {
 
     // The snapshots go first; Worker frames that arrive meanwhile wait their turn, as in the
     // origin, whose read loop starts only after the snapshots are written.
-    let queue = this.sendSnapshots(link);
+    let queue = this.sendSnapshots(link).catch((error: unknown) =>
+      this.logger.error('snapshots failed', { clusterId, error }),
+    );
     ws.on('message', (data: RawData, isBinary: boolean) => {
       const decoded = decodeFrame(isBinary ? toBytes(data) : data.toString());
-      queue = queue.then(() => this.handleWorkerFrame(link, decoded));
+      // Never rejects: a failure is logged, and the frames after it are still handled.
+      queue = queue
+        .then(() => this.handleWorkerFrame(link, decoded))
+        .catch((error: unknown) => this.logger.error('frame handling failed', { clusterId, error }));
     });
     ws.on('error', (error) => this.logger.error('read error from cluster', { clusterId, error }));
     ws.once('close', (code) => {
@@ -554,7 +559,14 @@ export class SyncProxy {
   }
 
   private emit(event: ProxyEvent): void {
-    for (const listener of this.listeners) listener(event);
+    for (const listener of this.listeners) {
+      // A listener's fault must not stop the link.
+      try {
+        listener(event);
+      } catch (error) {
+        this.logger.error('sync event listener failed', { kind: event.kind, error });
+      }
+    }
   }
 }
 

@@ -26,7 +26,8 @@ export interface WorkerTemplateStore {
   delete(name: string): MaybePromise<boolean>;
   /**
    * After a template_snapshot: templates labelled global that the snapshot no longer lists lose the
-   * label, so the Worker stops treating them as the ws-proxy's (they are not deleted).
+   * label, so the Worker stops treating them as the ws-proxy's and does not forward their deletes
+   * there only to get a 404 (they are not deleted).
    */
   stripStaleGlobalLabels(knownNames: ReadonlySet<string>): MaybePromise<void>;
 }

@@ -351,7 +351,10 @@ export class SyncWorker {
     let queue = Promise.resolve();
     ws.on('message', (data: RawData, isBinary: boolean) => {
       const decoded = decodeFrame(isBinary ? toBytes(data) : data.toString());
-      queue = queue.then(() => this.handleIncoming(connId, decoded));
+      // Never rejects: a failure is logged, and the frames after it are still handled.
+      queue = queue
+        .then(() => this.handleIncoming(connId, decoded))
+        .catch((error: unknown) => this.logger.error('sync frame handling failed', { connId, error }));
     });
     ws.on('error', (error) => this.logger.error('ws-proxy sync read error', { connId, error }));
     ws.once('close', () => {
@@ -503,7 +506,14 @@ export class SyncWorker {
   }
 
   private emit(event: WorkerEvent): void {
-    for (const listener of this.listeners) listener(event);
+    for (const listener of this.listeners) {
+      // A listener's fault must not stop the link.
+      try {
+        listener(event);
+      } catch (error) {
+        this.logger.error('sync event listener failed', { kind: event.kind, error });
+      }
+    }
   }
 }
 

@@ -360,6 +360,17 @@ describe('pushes', () => {
     expect(clusterConfig.config).toEqual({ clusters: [{ id: 'b', url: 'http://b' }] });
   });
 
+  test('a listener that throws is logged and the frames after it are still applied', async () => {
+    const { logger, records } = recordingLogger();
+    const { worker, proxy, keys } = await connected({ logger });
+    worker.onEvent(() => {
+      throw new Error('listener bug');
+    });
+    await push(worker, proxy, { type: 'key_sync', ...key('k1') }, { type: 'key_sync', ...key('k2') });
+    expect(keys.keys.items.size).toBe(2);
+    expect(records.filter((record) => record.message === 'sync event listener failed')).toHaveLength(2);
+  });
+
   test('a malformed message is reported and dropped; the link and state stay', async () => {
     const { worker, proxy, keys } = await connected();
     await push(worker, proxy, { type: 'key_sync', ...key('k') });
