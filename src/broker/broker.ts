@@ -1,3 +1,5 @@
+import type { IdempotencyStore } from './idempotency.js';
+
 /** A publication's place in its topic key: `offset` counts up from 1 within one `epoch`. */
 export interface Position {
   /** Changes whenever the key's history is lost (a broker restart without persistence). */
@@ -43,6 +45,8 @@ export type PresenceChange = { readonly type: 'join' | 'leave'; readonly member:
 export interface Broker {
   /** True when other server processes share this broker, so pushes to a user must go through it. */
   readonly distributed?: boolean;
+  /** Where idempotent calls are remembered; without it each server keeps its own in memory. */
+  readonly idempotency?: IdempotencyStore;
   publish(key: string, payload: unknown): Promise<Publication>;
   history(key: string, query: HistoryQuery): Promise<History>;
   /** Listens to new publications of a key; resolves once listening. Returns the function that stops it. */

@@ -1,2 +1,3 @@
 export * from './broker.js';
+export * from './idempotency.js';
 export * from './memory.js';

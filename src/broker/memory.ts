@@ -8,6 +8,7 @@ import {
   type PresenceChange,
   type Publication,
 } from './broker.js';
+import { MemoryIdempotencyStore } from './idempotency.js';
 
 interface Log {
   top: number;
@@ -37,6 +38,8 @@ export class MemoryBroker implements Broker {
   private readonly presence = new Map<string, Presence>();
   private readonly historySize: number;
   private closed = false;
+  /** Idempotent calls of every server sharing this broker in this process. */
+  readonly idempotency = new MemoryIdempotencyStore();
 
   constructor(options: MemoryBrokerOptions = {}) {
     this.historySize = options.historySize ?? 1000;

@@ -10,6 +10,7 @@ import {
   type PresenceChange,
   type Publication,
 } from './broker.js';
+import type { IdempotencyStore, StoredOutcome } from './idempotency.js';
 
 export interface RedisBrokerOptions {
   /** A `redis://` URL or ioredis options. */
@@ -87,6 +88,35 @@ export class RedisBroker implements Broker {
       for (const [key, state] of this.followed) this.enqueue(key, state, () => this.catchUp(key, state));
     });
   }
+
+  /** Idempotent calls, in Redis strings `<prefix>idem:<key>`, shared by every node on this Redis. */
+  readonly idempotency: IdempotencyStore = {
+    claim: async (key, ttlMs) => {
+      const redisKey = `${this.prefix}idem:${key}`;
+      try {
+        if ((await this.commands.set(redisKey, RUNNING, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX')) === 'OK')
+          return { state: 'claimed' };
+        const value = await this.commands.get(redisKey);
+        // Gone between the two commands (expired): claim again on the next poll.
+        if (value === null || value === RUNNING) return { state: 'running' };
+        return { state: 'done', outcome: JSON.parse(value) as StoredOutcome };
+      } catch (error) {
+        throw new BrokerError(`idempotency store unavailable: ${(error as Error).message}`);
+      }
+    },
+    complete: async (key, outcome, windowMs) => {
+      await this.commands.set(
+        `${this.prefix}idem:${key}`,
+        JSON.stringify(outcome),
+        'PX',
+        Math.max(1, Math.ceil(windowMs)),
+      );
+    },
+    release: async (key) => {
+      // Only a claim is released; an outcome another run already stored stays.
+      await this.commands.eval(RELEASE_SCRIPT, 1, `${this.prefix}idem:${key}`, RUNNING);
+    },
+  };
 
   /** Resolves once both connections are ready; useful before a test or a benchmark. */
   async ready(): Promise<void> {
@@ -312,6 +342,10 @@ export class RedisBroker implements Broker {
     return `${this.prefix}{${key}}:${part}`;
   }
 }
+
+/** The value of a claimed idempotency key while its call runs (an outcome is JSON, never this). */
+const RUNNING = 'running';
+const RELEASE_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 /** Marks a gzipped payload; JSON text never starts with this byte. */
 const GZIP_MARK = Buffer.from([0x00]);

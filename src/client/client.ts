@@ -401,8 +401,11 @@ export class Client<P extends Protocol<any>> {
       options.timeoutMs ??
       def.timeoutMs ??
       (def.kind === 'command' ? (this.options.callTimeoutMs ?? 30_000) : undefined);
+    // One key for every retry of this call: the server answers a retry with the first run's outcome.
+    const idempotencyKey =
+      def.kind === 'command' && def.idempotent ? globalThis.crypto.randomUUID() : undefined;
     return this.enqueue(
-      (id) => ({ type: 'call', id, command, input }),
+      (id) => ({ type: 'call', id, command, input, ...(idempotencyKey ? { idempotencyKey } : {}) }),
       command,
       timeoutMs,
       options,
@@ -751,7 +754,14 @@ export class Client<P extends Protocol<any>> {
       this.attempt < (reconnect?.maxAttempts ?? Number.POSITIVE_INFINITY);
     const sent = [...this.pending.values()].filter((pending) => pending.sent);
     const error = new CallError('DISCONNECTED', `connection lost (${code}${reason ? ` ${reason}` : ''})`);
-    for (const pending of sent) this.fail(pending, error);
+    for (const pending of sent) {
+      const message = pending.message;
+      if (retry && message.type === 'call' && message.idempotencyKey !== undefined) {
+        // Safe to send again after the reconnect, within the call's own timeout.
+        pending.sent = false;
+        this.queue.push(pending);
+      } else this.fail(pending, error);
+    }
     if (!retry) {
       this.failure = new ConnectError(reason || `connection closed with ${code}`, code);
       this.shutDown(new CallError('NOT_CONNECTED', this.failure.message), code, reason);

@@ -17,6 +17,12 @@ export interface CommandDef<I extends Schema = Schema, O extends Schema = Schema
   readonly description?: string;
   /** A stable number for binary wire formats; changing it breaks deployed clients. */
   readonly wireId?: number;
+  /**
+   * Safe to retry: the client retries it after a reconnect with the same idempotency key, and every
+   * node sharing the broker answers a retry with the first run's outcome instead of running the
+   * handler again, within `windowMs` (default 10 minutes).
+   */
+  readonly idempotent?: boolean | { readonly windowMs: number };
 }
 
 /** Request → many items, then an end or an error (the fetch_ml seed's log streaming). */

@@ -1,3 +1,4 @@
+import type { IdempotencyStore } from '../broker/idempotency.js';
 import type { Contract } from '../protocol/contract.js';
 import type { NamedMember, Protocol } from '../protocol/define.js';
 import type { WireFormat } from '../wire/format.js';
@@ -28,6 +29,8 @@ export interface Runtime {
   readonly validateOutput: boolean;
   readonly pusher: Pusher<any>;
   readonly topics: TopicHub;
+  /** Where idempotent calls are remembered: the broker's store, shared by every node on it. */
+  readonly idempotency: IdempotencyStore;
   readonly shuttingDown: boolean;
   /** Called when a connection completes its handshake, and when it closes. */
   opened(connection: Connection): void;

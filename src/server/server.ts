@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Server as HttpServer } from 'node:http';
 import type { Broker, Position } from '../broker/broker.js';
+import { type IdempotencyStore, MemoryIdempotencyStore } from '../broker/idempotency.js';
 import { MemoryBroker } from '../broker/memory.js';
 import { CLOSE_CODES } from '../protocol/close-codes.js';
 import { type Contract, contractOf } from '../protocol/contract.js';
@@ -82,6 +83,7 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
   private readonly heartbeat: ReturnType<typeof setInterval>;
   private shuttingDown = false;
   private contractValue: Contract | undefined;
+  private readonly idempotency: IdempotencyStore;
   private closing: Promise<void> | undefined;
   private idle: (() => void) | undefined;
 
@@ -111,13 +113,18 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
       get topics() {
         return server.topics;
       },
+      get idempotency() {
+        return server.idempotency;
+      },
       opened: (connection) => this.register(connection),
       closed: (connection, code, reason) => this.unregister(connection, code, reason),
       settled: () => {
         if (this.idle && this.runningCalls() === 0) this.idle();
       },
     };
-    this.topics = new TopicHub(this.runtime, options.broker ?? new MemoryBroker());
+    const broker = options.broker ?? new MemoryBroker();
+    this.idempotency = broker.idempotency ?? new MemoryIdempotencyStore();
+    this.topics = new TopicHub(this.runtime, broker);
     this.heartbeat = setInterval(() => this.sweep(), limits.heartbeatMs);
     this.heartbeat.unref?.();
   }

@@ -31,7 +31,7 @@ export function encodeJson(message: Message): string {
     case 'call':
       return `{"type":"call","id":${JSON.stringify(message.id)},"command":${JSON.stringify(message.command)},"input":${json(message.input)}${
         message.credential === undefined ? '' : `,"credential":${json(message.credential)}`
-      }}`;
+      }${message.idempotencyKey === undefined ? '' : `,"idempotencyKey":${JSON.stringify(message.idempotencyKey)}`}}`;
     case 'end':
       return `{"type":"end","id":${JSON.stringify(message.id)}}`;
     case 'publication':
@@ -83,12 +83,16 @@ export function decodeJson(frame: Frame): Decoded {
       if (!isCallId(id))
         return fail('call: field "id" must be a non-negative integer or a string of 1-128 chars');
       if (typeof value.command !== 'string') return fail('call: field "command" must be a string', id);
+      const key = value.idempotencyKey;
+      if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 128))
+        return fail('call: field "idempotencyKey" must be a string of 1-128 chars', id);
       return ok({
         type: 'call',
         id,
         command: value.command,
         input: value.input,
         ...(value.credential === undefined ? {} : { credential: value.credential }),
+        ...(key === undefined ? {} : { idempotencyKey: key as string }),
       });
     }
     case 'reauth':

@@ -59,6 +59,8 @@ export interface Call {
   readonly command: string;
   readonly input: unknown;
   readonly credential?: unknown;
+  /** On idempotent commands: the same for every retry of one logical call, unique otherwise. */
+  readonly idempotencyKey?: string;
 }
 
 /** Server → client: a command's output. `command` is a hint for formats that name replies; JSON omits it. */

@@ -132,7 +132,7 @@ const wellFormed: Record<MessageType, fc.Arbitrary<Message>> = {
     { requiredKeys: ['type', 'connectionId', 'protocol', 'version', 'principal', 'heartbeatMs', 'limits'] },
   ),
   call: fc.record(
-    { type: fc.constant('call'), id: callId, command: text, input: json, credential: json },
+    { type: fc.constant('call'), id: callId, command: text, input: json, credential: json, idempotencyKey: fc.string({ minLength: 1, maxLength: 128 }) },
     { requiredKeys: ['type', 'id', 'command', 'input'] },
   ),
   result: fc.record(
