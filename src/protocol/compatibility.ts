@@ -60,6 +60,9 @@ export function compareContracts(deployed: Contract, next: Contract): Compatibil
         safe(where, `${name} no longer requires permission "${permission}"`);
     }
     wireIdChange(where, old.wireId, now.wireId);
+    if (old.idempotent && !now.idempotent)
+      breaking(where, `${name} is no longer idempotent: old clients' retries may run it twice`);
+    if (!old.idempotent && now.idempotent) safe(where, `${name} became idempotent`);
   }
   for (const [name, now] of Object.entries(next.commands)) {
     if (!deployed.commands[name]) safe(`${now.kind} ${name}`, `${now.kind} ${name} was added`);

@@ -26,6 +26,8 @@ export interface ContractMember {
   readonly output: JsonSchema;
   readonly permissions: readonly string[];
   readonly wireId?: number;
+  /** Present when retries are answered from the first run (see docs/idempotency.md). */
+  readonly idempotent?: true;
 }
 
 /**
@@ -51,6 +53,7 @@ export function contractOf(protocol: Protocol): Contract {
       output: jsonSchemaOf(def.kind === 'command' ? def.output : def.item),
       permissions: [...normalisePermissions(def.permission)].sort(),
       ...(def.wireId === undefined ? {} : { wireId: def.wireId }),
+      ...(def.kind === 'command' && def.idempotent ? { idempotent: true as const } : {}),
     };
   }
   const events: Record<string, { payload: JsonSchema; wireId?: number }> = {};

@@ -19,6 +19,7 @@ type Parts = {
   queueOutput?: z.ZodType;
   queuePermission?: string;
   queueWireId?: number;
+  queueIdempotent?: boolean;
   tailItem?: z.ZodType;
   statusKind?: 'command' | 'stream';
   dropStatus?: boolean;
@@ -40,6 +41,7 @@ function jobs(parts: Parts = {}) {
       output: parts.queueOutput ?? jobOutput,
       permission: parts.queuePermission ?? 'jobs:create',
       wireId: parts.queueWireId ?? 1,
+      idempotent: parts.queueIdempotent ?? true,
     }),
     tail: stream({ input: z.object({ id: z.string() }), item: parts.tailItem ?? z.string() }),
   };
@@ -159,6 +161,12 @@ const cases: [string, Parts, 'breaking' | 'safe' | 'none', string?][] = [
     { queuePermission: 'jobs:admin' },
     'breaking',
     'jobs.queue now requires permission "jobs:admin"',
+  ],
+  [
+    'a command no longer idempotent',
+    { queueIdempotent: false },
+    'breaking',
+    "jobs.queue is no longer idempotent: old clients' retries may run it twice",
   ],
   ['a wire id changed', { queueWireId: 7 }, 'breaking', 'command jobs.queue wire id changed from 1 to 7'],
   ['an event removed', { dropEvent: true }, 'breaking', 'event jobs.updated was removed'],
