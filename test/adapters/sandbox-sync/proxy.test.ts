@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { type AddressInfo, createServer as createTcpServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import {
   type ClusterEntry,
@@ -461,4 +462,30 @@ test('the cluster config is written in Go field order with sorted header keys', 
   expect(JSON.stringify(json)).toBe(
     '{"clusters":[{"id":"a","name":"","url":"https://a","selector":"cluster=\\"a\\"","headers":{"X-a":"1","X-b":"2"},"extra":true},{"id":"b","name":"","url":"http://b"}],"hostAliases":[{"ip":"10.0.0.1"}]}',
   );
+});
+
+test('a Worker that accepts TCP but never answers the handshake fails the dial after handshakeTimeoutMs', async () => {
+  const sockets: Socket[] = [];
+  const silent = createTcpServer((socket) => sockets.push(socket));
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
+  const port = (silent.address() as AddressInfo).port;
+  const proxy = new SyncProxy({
+    token: TOKEN,
+    clusters: new MemoryClusterStore({ clusters: [{ id: 'mute', url: `http://127.0.0.1:${port}` }] }),
+    handshakeTimeoutMs: 100,
+  });
+  cleanups.push(async () => {
+    await proxy.stop();
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+  });
+  const failed = waitFor(events(proxy), (event) => event.kind === 'dial-failed');
+  const started = Date.now();
+  proxy.start();
+  expect(await failed).toEqual({
+    kind: 'dial-failed',
+    clusterId: 'mute',
+    reason: 'Opening handshake has timed out',
+  });
+  expect(Date.now() - started).toBeGreaterThanOrEqual(90);
 });

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import {
   MemoryClusterConfigSink,
@@ -407,5 +409,43 @@ describe('verifySyncToken on the core ws transport', () => {
     expect(
       await verifySyncToken(TOKEN)({ url: SYNC_PATH, headers: { 'agentbox-sync-token': TOKEN } }),
     ).toBeUndefined();
+  });
+});
+
+describe('hosting', () => {
+  test('attach serves the sync route on an existing http server', async () => {
+    const server = createServer((_request, response) => response.end('app'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    const worker = new SyncWorker({ token: TOKEN });
+    worker.attach(server);
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const refused = await upgradeRequest(port, '/v1/ws/sync?x=1', { 'AGENTBOX-SYNC-TOKEN': 'bad' });
+      expect(refused).toMatchObject({ status: 401, body: '{"error":"invalid sync token"}' });
+      const registered = waitFor(events(worker), (event) => event.kind === 'connect');
+      const proxy = await fakeProxy(port, TOKEN);
+      await registered;
+      expect(worker.connected).toBe(true);
+      expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe('app');
+      proxy.ws.terminate();
+    } finally {
+      await worker.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  test('an aborted request rejects with the signal reason and leaves nothing pending', async () => {
+    const { worker, port } = await startWorker();
+    const proxy = await connect(worker, port);
+    const controller = new AbortController();
+    const pending = worker.deleteKey('agentbox-apikey-1', { signal: controller.signal }).catch((e) => e);
+    const request = await proxy.next();
+    controller.abort(new Error('caller gave up'));
+    expect((await pending).message).toBe('caller gave up');
+    // A late answer for it is dropped without effect.
+    const handled = waitFor(events(worker), (event) => event.kind === 'frame');
+    proxy.send(encodeFrame({ id: request.id as string, type: 'key_delete_resp', ok: true }));
+    expect(await handled).toMatchObject({ kind: 'frame', frame: { type: 'key_delete_resp' } });
   });
 });
