@@ -7,7 +7,6 @@ import { expect, test } from 'vitest';
 
 const run = promisify(execFile);
 
-// An .mts file: the temporary directory has no package.json saying ESM, and the example awaits at top level.
 /** The first ```ts block after "## Serving it" in docs/wire-sandbox-sync.md, as written there. */
 function example(): string {
   const doc = readFileSync(new URL('../../../docs/wire-sandbox-sync.md', import.meta.url), 'utf8');
@@ -23,6 +22,7 @@ test('the docs example runs as written and creates a key through the ws-proxy', 
   expect(code).not.toContain('switchboard/');
   const dir = mkdtempSync(join(tmpdir(), 'sandbox-sync-example-'));
   try {
+    // .mts: the temporary directory has no package.json saying ESM, and the example awaits at top level.
     const file = join(dir, 'example.mts');
     writeFileSync(file, code);
     const { stdout } = await run(process.execPath, ['--import', 'tsx', file], {
