@@ -199,12 +199,21 @@ export class SyncProxy {
     ]);
     for (const [name, value] of Object.entries(entry.headers ?? {}))
       headers.set(name.toLowerCase(), [name, value]);
-    const ws = new WebSocket(url, {
-      headers: Object.fromEntries(headers.values()),
-      handshakeTimeout: this.options.handshakeTimeoutMs ?? PROXY_DEFAULTS.handshakeTimeoutMs,
-      perMessageDeflate: false,
-      maxPayload: this.options.maxPayload ?? PROXY_DEFAULTS.maxPayload,
-    });
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(url, {
+        headers: Object.fromEntries(headers.values()),
+        handshakeTimeout: this.options.handshakeTimeoutMs ?? PROXY_DEFAULTS.handshakeTimeoutMs,
+        perMessageDeflate: false,
+        maxPayload: this.options.maxPayload ?? PROXY_DEFAULTS.maxPayload,
+      });
+    } catch (error) {
+      // ws throws at once for what it cannot send at all (a header value with a newline, say);
+      // on the re-dial timer that would otherwise end the process.
+      this.logger.error('dial cluster failed', { clusterId, url, error });
+      this.emit({ kind: 'dial-failed', clusterId, reason: (error as Error).message });
+      return;
+    }
     this.dialing.set(clusterId, ws);
     let failure: { reason: string; status?: number; body?: string } | undefined;
 

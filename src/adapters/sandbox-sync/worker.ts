@@ -195,14 +195,15 @@ export class SyncWorker {
       });
     });
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-      if (pathOf(request) === SYNC_PATH && request.method === 'GET')
+      if (pathOf(request) === SYNC_PATH && request.method === 'GET') {
         this.handleUpgrade(request, socket, head);
-      else
-        writeRefusal(socket, {
-          status: 404,
-          body: '404 page not found',
-          headers: { 'Content-Type': 'text/plain' },
-        });
+        return;
+      }
+      writeRefusal(socket, {
+        status: 404,
+        body: '404 page not found',
+        headers: { 'Content-Type': 'text/plain' },
+      });
     });
     this.http = server;
     await new Promise<void>((resolve, reject) => {

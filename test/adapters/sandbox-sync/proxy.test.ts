@@ -489,3 +489,21 @@ test('a Worker that accepts TCP but never answers the handshake fails the dial a
   });
   expect(Date.now() - started).toBeGreaterThanOrEqual(90);
 });
+
+test('a cluster header ws cannot send fails that dial only, without throwing', async () => {
+  const proxy = new SyncProxy({
+    token: TOKEN,
+    clusters: new MemoryClusterStore({
+      clusters: [{ id: 'bad', url: 'http://127.0.0.1:1', headers: { 'X-Bad': 'line\nbreak' } }],
+    }),
+  });
+  cleanups.push(() => proxy.stop());
+  const failed = waitFor(events(proxy), (event) => event.kind === 'dial-failed');
+  expect(() => proxy.start()).not.toThrow();
+  expect(await failed).toEqual({
+    kind: 'dial-failed',
+    clusterId: 'bad',
+    reason: 'Invalid character in header content ["X-Bad"]',
+  });
+  expect(proxy.connectedClusters()).toEqual([]);
+});
