@@ -286,7 +286,12 @@ describe('requests', () => {
 
   test('without a key store, key requests answer 503 "key store not configured"', async () => {
     const { worker, proxy } = await setup({ keys: null });
-    await startAndSnapshot(proxy, worker, 2);
+    const snapshots = await startAndSnapshot(proxy, worker, 2);
+    // No key store, no key_snapshot at all (as in the origin).
+    expect(snapshots.map((text) => JSON.parse(text).type)).toEqual([
+      'template_snapshot',
+      'cluster_config_snapshot',
+    ]);
     expect(await request(worker, { id: 'a', type: 'key_create' })).toEqual([
       '{"id":"a","type":"key_create_resp","error":"key store not configured","httpStatus":503}\n',
     ]);
