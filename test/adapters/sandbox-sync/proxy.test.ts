@@ -300,6 +300,20 @@ describe('requests', () => {
     ]);
   });
 
+  test('without a template store, template requests answer 503 and no template_snapshot is sent', async () => {
+    const { worker, proxy } = await setup({ templates: null });
+    const snapshots = await startAndSnapshot(proxy, worker, 2);
+    expect(snapshots.map((text) => JSON.parse(text).type)).toEqual([
+      'key_snapshot',
+      'cluster_config_snapshot',
+    ]);
+    for (const type of ['template_create', 'template_update', 'template_delete'] as const) {
+      expect(await request(worker, { id: type, type, name: 'x' })).toEqual([
+        `{"id":"${type}","type":"${type}_resp","error":"template sync not configured","httpStatus":503}\n`,
+      ]);
+    }
+  });
+
   test('key_delete: 400 without a name, 404 for an unknown key, key_delete_sync then ok otherwise', async () => {
     const keys = new MemoryKeyStore();
     keys.createFromHash({ namespace: 'ns', role: 'tenant', user: 'u', team: 't' }, HASH, 'abababababababab');
