@@ -362,6 +362,25 @@ describe('pushes', () => {
     expect(clusterConfig.config).toEqual({ clusters: [{ id: 'b', url: 'http://b' }] });
   });
 
+  test('with no template store or config sink, those pushes are handled as no-ops', async () => {
+    const { logger, records } = recordingLogger();
+    const { worker, port } = await startWorker({ templates: null, clusterConfig: null, logger });
+    const proxy = await connect(worker, port);
+    await push(
+      worker,
+      proxy,
+      { type: 'template_sync', templateFull: { metadata: { name: 't' } } },
+      {
+        type: 'template_snapshot',
+        items: [{ type: 'template_sync', templateFull: { metadata: { name: 't' } } }],
+      },
+      { type: 'template_delete_sync', name: 't' },
+      { type: 'cluster_config_sync', configSnapshot: { clusters: [{ id: 'a', url: 'http://a' }] } },
+    );
+    expect(worker.templates).toBeNull();
+    expect(records.filter((record) => record.level === 'error')).toEqual([]);
+  });
+
   test('a listener that throws is logged and the frames after it are still applied', async () => {
     const { logger, records } = recordingLogger();
     const { worker, proxy, keys } = await connected({ logger });
