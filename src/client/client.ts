@@ -365,6 +365,14 @@ export class Client<P extends Protocol<any>> {
     // Recovery may overlap what was already delivered: each publication reaches the application once.
     if (last && last.epoch === message.epoch && message.offset <= last.offset) return;
     subscription.position = { epoch: message.epoch, offset: message.offset };
+    if (message.skipped) {
+      subscription.options.onGap?.({
+        reason: 'dropped',
+        from: last,
+        resumedAt: subscription.position,
+        missed: message.skipped,
+      });
+    }
     try {
       subscription.listener(message.payload, subscription.position);
     } catch (error) {

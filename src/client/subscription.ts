@@ -10,8 +10,13 @@ export interface PresenceChange {
 
 /** Why a subscription could not recover everything it missed. */
 export interface Gap {
-  /** `trimmed`: history no longer reaches back far enough; `epoch`: the history itself was lost. */
-  readonly reason: 'trimmed' | 'epoch';
+  /**
+   * `trimmed`: history no longer reaches back far enough; `epoch`: the history itself was lost;
+   * `dropped`: this client read too slowly for a `drop-oldest` topic and `missed` publications went.
+   */
+  readonly reason: 'trimmed' | 'epoch' | 'dropped';
+  /** On `dropped`: how many publications this client missed. */
+  readonly missed?: number;
   /** Where the subscription was (undefined on a first subscribe with `from`). */
   readonly from: Position | undefined;
   /** Where delivery resumes. */

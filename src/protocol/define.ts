@@ -84,8 +84,24 @@ export interface TopicDef<P extends Schema = Schema, Pattern extends string = st
    * follow in order; they may overlap the snapshot, so they must be idempotent (upserts, deletes).
    */
   readonly snapshot?: (params: Readonly<Record<string, string>>) => unknown;
+  /** What happens to a subscriber that reads slower than this topic publishes. Default `disconnect`. */
+  readonly backpressure?: BackpressurePolicy;
   readonly description?: string;
 }
+
+/**
+ * How a topic treats a slow subscriber (one whose socket has more than `limits.backpressureBytes`
+ * waiting). Whatever the policy, one slow subscriber never slows the others.
+ * - `disconnect`: publications keep going to its socket; past `maxBufferedBytes` it is closed with 4201.
+ * - `drop-oldest`: at most `limit` publications wait for it; older ones are dropped and it is told how
+ *   many it missed (its subscription's `onGap`, reason `dropped`).
+ * - `latest-by-key`: conflation; for each `key(payload)` (a ticker symbol, a document id) only the
+ *   newest waiting value is delivered, at most `maxKeys` keys (default 10 000) are held.
+ */
+export type BackpressurePolicy =
+  | { readonly policy: 'disconnect' }
+  | { readonly policy: 'drop-oldest'; readonly limit: number }
+  | { readonly policy: 'latest-by-key'; readonly key: (payload: any) => string; readonly maxKeys?: number };
 
 export type MemberDef = CommandDef<any, any> | StreamDef<any, any>;
 

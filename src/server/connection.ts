@@ -90,6 +90,11 @@ export class Connection implements ConnectionInfo {
     return this.state === 'open';
   }
 
+  /** Bytes accepted for this connection but not yet handed to the network. */
+  get bufferedAmount(): number {
+    return this.socket.bufferedAmount;
+  }
+
   /** Encodes and sends; formats that cannot carry a message kind encode it as null and it is skipped. */
   send(message: ServerMessage): void {
     if (this.state === 'closed') return;

@@ -21,6 +21,11 @@ export interface Limits {
   readonly heartbeatTimeoutMs: number;
   /** Time without a message from the peer (pongs to transport pings do not count) after which it is closed with 1000; 0 turns it off. */
   readonly idleTimeoutMs: number;
+  /**
+   * Bytes waiting on a connection's socket above which topics with a `drop-oldest` or `latest-by-key`
+   * policy hold publications back for it (bounded by the policy) instead of writing them.
+   */
+  readonly backpressureBytes: number;
   /** Topic keys one connection may follow at once; one more gets TOO_MANY_SUBSCRIPTIONS. */
   readonly maxSubscriptions: number;
   /** Server-side timeout of a command that declares none. */
@@ -39,6 +44,7 @@ export const DEFAULT_LIMITS: Limits = {
   heartbeatMs: 15_000,
   heartbeatTimeoutMs: 45_000,
   idleTimeoutMs: 0,
+  backpressureBytes: 256 * 1024,
   maxSubscriptions: 1000,
   defaultCallTimeoutMs: 30_000,
   shutdownGraceMs: 10_000,

@@ -153,6 +153,16 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
     return `ws://${reachable}:${this.port}${this.options.path ?? ''}`;
   }
 
+  /**
+   * How far behind a connection is: bytes waiting on its socket, and publications its topics'
+   * back-pressure policies hold for it. Undefined for an unknown connection.
+   */
+  backlog(connectionId: string): { bufferedBytes: number; heldPublications: number } | undefined {
+    const connection = this.connections.get(connectionId);
+    if (!connection) return undefined;
+    return { bufferedBytes: connection.bufferedAmount, heldPublications: this.topics.heldFor(connection) };
+  }
+
   /** Open connections (handshake completed). */
   list(): ConnectionInfo[] {
     return [...this.connections.values()];

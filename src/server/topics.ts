@@ -1,6 +1,6 @@
 import type { Broker, HistoryQuery, Position, PresenceChange, Publication } from '../broker/broker.js';
 import { BrokerError } from '../broker/broker.js';
-import type { NamedTopic, TopicRule } from '../protocol/define.js';
+import type { BackpressurePolicy, NamedTopic, TopicRule } from '../protocol/define.js';
 import { RequestError } from '../protocol/errors.js';
 import { firstMissing } from '../protocol/permissions.js';
 import { describeIssues, validate } from '../protocol/schema.js';
@@ -8,10 +8,16 @@ import { topicKey } from '../protocol/topic-key.js';
 import type { Frame } from '../wire/format.js';
 import type { PresenceMember, Publish, Subscribe, SubscribeFrom } from '../wire/message.js';
 import type { Connection } from './connection.js';
+import { type HeldPublications, heldPublications } from './held-publications.js';
 import type { Runtime } from './runtime.js';
 
 /** One connection's view of one key: buffered while its history is being sent, then live. */
+/** How often connections with held publications are looked at. */
+const DRAIN_INTERVAL_MS = 5;
+
 interface Follower {
+  /** Publications waiting for a slow follower of a topic with a queuing back-pressure policy. */
+  held?: HeldPublications;
   /** The parameters it subscribed with, to check its permission again after a credential refresh. */
   readonly params: Readonly<Record<string, string>>;
   recovering: boolean;
@@ -176,6 +182,7 @@ export class TopicHub {
 
   /** Forgets every subscription of a closed connection. */
   disconnect(connection: Connection): void {
+    this.behind.delete(connection);
     for (const key of [...connection.topics]) this.drop(connection, key);
   }
 
@@ -228,7 +235,9 @@ export class TopicHub {
     let state = this.keys.get(key);
     if (!state) {
       const followers = new Map<Connection, Follower>();
-      const listening = this.broker.subscribe(key, (publication) => this.fanOut(followers, publication));
+      const listening = this.broker.subscribe(key, (publication) =>
+        this.fanOut(followers, publication, topic.backpressure),
+      );
       const roster = topic.presence
         ? this.broker.onPresence(key, (change) => {
             for (const [connection, follower] of followers) {
@@ -248,15 +257,30 @@ export class TopicHub {
     return state;
   }
 
-  private fanOut(followers: Map<Connection, Follower>, publication: Publication): void {
+  private fanOut(
+    followers: Map<Connection, Follower>,
+    publication: Publication,
+    policy: BackpressurePolicy | undefined,
+  ): void {
     let frame: Frame | null | undefined;
     let utf8: Uint8Array | undefined;
+    const queuing = policy && policy.policy !== 'disconnect' ? policy : undefined;
     for (const [connection, follower] of followers) {
       if (follower.recovering) {
         follower.buffer.push(publication);
         continue;
       }
       if (!isNewer(publication, follower.last)) continue;
+      if (
+        queuing &&
+        (follower.held?.size || connection.bufferedAmount > this.runtime.limits.backpressureBytes)
+      ) {
+        follower.held ??= heldPublications(queuing);
+        follower.held.hold(publication);
+        this.behind.add(connection);
+        this.drainSoon();
+        continue;
+      }
       if (frame === undefined) {
         frame = this.runtime.wire.encode({ type: 'publication', ...publication });
         if (typeof frame === 'string' && followers.size > 1) utf8 = Buffer.from(frame);
@@ -264,6 +288,50 @@ export class TopicHub {
       if (frame !== null) connection.sendFrame(frame, utf8);
       follower.last = publication;
     }
+  }
+
+  /** Connections with held publications: drained as their sockets catch up. */
+  private readonly behind = new Set<Connection>();
+  private drainTimer: ReturnType<typeof setInterval> | undefined;
+
+  private drainSoon(): void {
+    if (this.drainTimer) return;
+    // Sockets have no portable "drained" event: look every few ms while anyone is behind.
+    this.drainTimer = setInterval(() => this.drain(), DRAIN_INTERVAL_MS);
+    this.drainTimer.unref?.();
+  }
+
+  /** Sends held publications to each connection whose socket is below `backpressureBytes` again. */
+  private drain(): void {
+    const limit = this.runtime.limits.backpressureBytes;
+    for (const connection of this.behind) {
+      let waiting = false;
+      for (const key of connection.topics) {
+        const follower = this.keys.get(key)?.followers.get(connection);
+        const held = follower?.held;
+        if (!follower || !held) continue;
+        while (held.size > 0 && connection.isOpen && connection.bufferedAmount <= limit) {
+          const { publication, skipped } = held.next()!;
+          if (!isNewer(publication, follower.last)) continue;
+          connection.send({ type: 'publication', ...publication, ...(skipped ? { skipped } : {}) });
+          follower.last = publication;
+        }
+        if (held.size > 0 && connection.isOpen) waiting = true;
+      }
+      if (!waiting) this.behind.delete(connection);
+    }
+    if (this.behind.size === 0) {
+      clearInterval(this.drainTimer);
+      this.drainTimer = undefined;
+    }
+  }
+
+  /** Publications held back for a connection, over all its topics (for monitoring and tests). */
+  heldFor(connection: Connection): number {
+    let total = 0;
+    for (const key of connection.topics)
+      total += this.keys.get(key)?.followers.get(connection)?.held?.size ?? 0;
+    return total;
   }
 
   private deliver(connection: Connection, follower: Follower, publication: Publication): void {

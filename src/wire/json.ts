@@ -35,7 +35,7 @@ export function encodeJson(message: Message): string {
     case 'end':
       return `{"type":"end","id":${JSON.stringify(message.id)}}`;
     case 'publication':
-      return `{"type":"publication","key":${JSON.stringify(message.key)},"epoch":${JSON.stringify(message.epoch)},"offset":${message.offset},"payload":${json(message.payload)}}`;
+      return `{"type":"publication","key":${JSON.stringify(message.key)},"epoch":${JSON.stringify(message.epoch)},"offset":${message.offset},"payload":${json(message.payload)}${message.skipped ? `,"skipped":${message.skipped}` : ''}}`;
     case 'error': {
       const { command: _hint, ...rest } = message;
       return JSON.stringify(rest);
@@ -259,6 +259,7 @@ export function decodeJson(frame: Frame): Decoded {
         epoch: value.epoch,
         offset: value.offset,
         payload: value.payload,
+        ...(isOffset(value.skipped) && value.skipped > 0 ? { skipped: value.skipped } : {}),
       });
     case 'unsubscribed':
       if (

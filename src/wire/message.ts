@@ -202,6 +202,8 @@ export interface PublicationMessage {
   readonly epoch: string;
   readonly offset: number;
   readonly payload: unknown;
+  /** Publications of this key dropped for this subscriber just before this one (slow-consumer policy). */
+  readonly skipped?: number;
 }
 
 /** Server → client: the server ended a subscription (e.g. its permission was withdrawn). */
