@@ -73,6 +73,11 @@ export interface ClientOptions<P extends Protocol<any>> {
    * client reconnects).
    */
   readonly refreshBeforeExpiryMs?: number | false;
+  /**
+   * Pull-based flow control of streamed commands: the server sends at most this many items beyond
+   * those the `for await` loop has consumed. Default 64.
+   */
+  readonly streamWindow?: number;
   /** Frames the server sent that were not about a call (e.g. BAD_MESSAGE without an id). */
   readonly onServerError?: (error: CallError) => void;
 }
@@ -89,6 +94,14 @@ export interface CallOptions {
   /** Aborting cancels the call, on the server too. */
   readonly signal?: AbortSignal;
 }
+
+export interface StreamOptions extends CallOptions {
+  /** Items the server may send ahead of what this loop has consumed. Default `streamWindow` (64). */
+  readonly window?: number;
+}
+
+/** Items a stream may run ahead of its consumer when neither the call nor the client says otherwise. */
+export const DEFAULT_STREAM_WINDOW = 64;
 
 interface Pending {
   readonly id: CallId;
@@ -190,14 +203,25 @@ export class Client<P extends Protocol<any>> {
   stream<K extends StreamName<P>>(
     command: K,
     input: CallInput<P, K>,
-    options: CallOptions = {},
+    options: StreamOptions = {},
   ): AsyncIterableIterator<StreamItem<P, K>> {
     let pending: Pending | undefined;
-    const queue = new StreamQueue<StreamItem<P, K>>(() => pending && this.abandon(pending, true));
+    const window = options.window ?? this.options.streamWindow ?? DEFAULT_STREAM_WINDOW;
+    let consumed = 0;
+    const queue = new StreamQueue<StreamItem<P, K>>(
+      () => pending && this.abandon(pending, true),
+      () => {
+        // Credit in batches of half a window: the server never idles, and credits stay few.
+        if (++consumed < Math.ceil(window / 2) || !pending || !pending.sent) return;
+        if (this.pending.get(pending.id) === pending && this.stateValue === 'open')
+          this.sendMessage({ type: 'credit', id: pending.id, items: consumed });
+        consumed = 0;
+      },
+    );
     pending = this.start(
       command,
       input,
-      options,
+      { ...options, window } satisfies StreamOptions,
       () => queue.end(),
       (error) => queue.fail(error),
       queue as StreamQueue<unknown>,
@@ -395,7 +419,7 @@ export class Client<P extends Protocol<any>> {
   private start(
     command: string,
     input: unknown,
-    options: CallOptions,
+    options: StreamOptions,
     resolve: (value: unknown) => void,
     reject: (error: CallError) => void,
     stream?: StreamQueue<unknown>,
@@ -412,8 +436,16 @@ export class Client<P extends Protocol<any>> {
     // One key for every retry of this call: the server answers a retry with the first run's outcome.
     const idempotencyKey =
       def.kind === 'command' && def.idempotent ? globalThis.crypto.randomUUID() : undefined;
+    const window = def.kind === 'stream' ? options.window : undefined;
     return this.enqueue(
-      (id) => ({ type: 'call', id, command, input, ...(idempotencyKey ? { idempotencyKey } : {}) }),
+      (id) => ({
+        type: 'call',
+        id,
+        command,
+        input,
+        ...(idempotencyKey ? { idempotencyKey } : {}),
+        ...(window ? { window } : {}),
+      }),
       command,
       timeoutMs,
       options,

@@ -1,5 +1,13 @@
 export type { BackoffOptions } from './backoff.js';
-export { type CallOptions, Client, type ClientOptions, createClient, type Refreshed } from './client.js';
+export {
+  type CallOptions,
+  Client,
+  type ClientOptions,
+  createClient,
+  DEFAULT_STREAM_WINDOW,
+  type Refreshed,
+  type StreamOptions,
+} from './client.js';
 export type { ConnectionState, StateListener } from './state.js';
 export { type Gap, type PresenceChange, type SubscribeOptions, Subscription } from './subscription.js';
 export { SyncedCollection } from './synced-collection.js';

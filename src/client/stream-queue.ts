@@ -10,7 +10,11 @@ export class StreamQueue<T> implements AsyncIterableIterator<T> {
   private done = false;
   private failure: unknown;
 
-  constructor(private readonly onReturn: () => void) {}
+  constructor(
+    private readonly onReturn: () => void,
+    /** Called each time the consumer takes an item: what flow-control credit counts. */
+    private readonly onTake: () => void = () => {},
+  ) {}
 
   push(item: T): void {
     if (this.done) return;
@@ -18,6 +22,7 @@ export class StreamQueue<T> implements AsyncIterableIterator<T> {
     if (waiting) {
       this.waiting = undefined;
       waiting.resolve({ value: item, done: false });
+      this.onTake();
     } else this.items.push(item);
   }
 
@@ -41,7 +46,11 @@ export class StreamQueue<T> implements AsyncIterableIterator<T> {
   }
 
   next(): Promise<IteratorResult<T>> {
-    if (this.items.length) return Promise.resolve({ value: this.items.shift() as T, done: false });
+    if (this.items.length) {
+      const item = this.items.shift() as T;
+      this.onTake();
+      return Promise.resolve({ value: item, done: false });
+    }
     if (this.done) {
       if (this.failure === undefined) return Promise.resolve({ value: undefined, done: true });
       const failure = this.failure;

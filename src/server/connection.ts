@@ -223,6 +223,10 @@ export class Connection implements ConnectionInfo {
         if (debt > 0) this.rateLimited(message.id);
         else void this.reauthenticate(message);
         return;
+      case 'credit':
+        // Like cancels, credits go through past the rate limit: they only let the server go on.
+        this.inFlight.get(message.id)?.grant(message.items);
+        return;
       case 'cancel':
         // Cancels go through even past the rate limit: they only ever reduce load.
         this.inFlight.get(message.id)?.abort(new RequestError('CANCELLED', 'cancelled by the caller'));

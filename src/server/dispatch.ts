@@ -70,6 +70,7 @@ function start(connection: Connection, call: Call, principal: Principal): void {
   }
 
   const control = new CallControl();
+  if (route.def.kind === 'stream' && call.window !== undefined) control.credits = call.window;
   connection.inFlight.set(id, control);
   const timeoutMs =
     route.def.timeoutMs ?? (route.def.kind === 'command' ? runtime.limits.defaultCallTimeoutMs : undefined);
@@ -327,7 +328,10 @@ async function runStream(
       const step = await iterator.next();
       if (control.aborted || step.done) break;
       const item = await checkOutput(connection, route.def.item, step.value, `item of ${route.def.name}`);
+      // Pull-based flow control: never more than the client's window ahead of what it consumed.
+      if (control.credits <= 0) await control.untilCredit();
       if (control.aborted) break;
+      control.credits--;
       connection.send({ type: 'item', id: call.id, item, command: route.def.name });
     }
   } finally {

@@ -31,7 +31,9 @@ export function encodeJson(message: Message): string {
     case 'call':
       return `{"type":"call","id":${JSON.stringify(message.id)},"command":${JSON.stringify(message.command)},"input":${json(message.input)}${
         message.credential === undefined ? '' : `,"credential":${json(message.credential)}`
-      }${message.idempotencyKey === undefined ? '' : `,"idempotencyKey":${JSON.stringify(message.idempotencyKey)}`}}`;
+      }${message.idempotencyKey === undefined ? '' : `,"idempotencyKey":${JSON.stringify(message.idempotencyKey)}`}${
+        message.window === undefined ? '' : `,"window":${message.window}`
+      }}`;
     case 'end':
       return `{"type":"end","id":${JSON.stringify(message.id)}}`;
     case 'publication':
@@ -86,6 +88,9 @@ export function decodeJson(frame: Frame): Decoded {
       const key = value.idempotencyKey;
       if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 128))
         return fail('call: field "idempotencyKey" must be a string of 1-128 chars', id);
+      const window = value.window;
+      if (window !== undefined && !isCount(window))
+        return fail('call: field "window" must be an integer from 1 to 1000000', id);
       return ok({
         type: 'call',
         id,
@@ -93,8 +98,15 @@ export function decodeJson(frame: Frame): Decoded {
         input: value.input,
         ...(value.credential === undefined ? {} : { credential: value.credential }),
         ...(key === undefined ? {} : { idempotencyKey: key as string }),
+        ...(window === undefined ? {} : { window: window as number }),
       });
     }
+    case 'credit':
+      if (!isCallId(value.id) || !isCount(value.items))
+        return fail(
+          'credit: fields "id" (a call id) and "items" (an integer from 1 to 1000000) are required',
+        );
+      return ok({ type: 'credit', id: value.id, items: value.items });
     case 'reauth':
       if (!isCallId(value.id)) return fail('reauth: field "id" must be a call id');
       return ok({ type: 'reauth', id: value.id, credentials: value.credentials });
@@ -365,4 +377,9 @@ function describeWireVersion(wire: unknown): string {
   if (typeof wire === 'string') return JSON.stringify(wire.length > 32 ? `${wire.slice(0, 32)}…` : wire);
   if (wire === undefined || wire === null || typeof wire === 'boolean') return String(wire);
   return `of type ${Array.isArray(wire) ? 'array' : typeof wire}`;
+}
+
+/** A window or credit: a positive integer, capped so that a peer cannot make the count meaningless. */
+function isCount(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 1_000_000;
 }

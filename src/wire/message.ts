@@ -61,6 +61,18 @@ export interface Call {
   readonly credential?: unknown;
   /** On idempotent commands: the same for every retry of one logical call, unique otherwise. */
   readonly idempotencyKey?: string;
+  /**
+   * On streams: how many items the server may send beyond those the client has acknowledged with
+   * `credit`. Absent: no flow control (only the send buffer limit).
+   */
+  readonly window?: number;
+}
+
+/** Client → server: the client consumed `items` more items of stream `id`; the server may send as many more. */
+export interface Credit {
+  readonly type: 'credit';
+  readonly id: CallId;
+  readonly items: number;
 }
 
 /** Server → client: a command's output. `command` is a hint for formats that name replies; JSON omits it. */
@@ -229,6 +241,7 @@ export type ClientMessage =
   | Hello
   | AuthResponse
   | Reauth
+  | Credit
   | Call
   | Cancel
   | Ping

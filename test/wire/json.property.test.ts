@@ -9,6 +9,7 @@ const MESSAGE_TYPES: readonly MessageType[] = [
   'challenge',
   'auth',
   'reauth',
+  'credit',
   'welcome',
   'call',
   'result',
@@ -132,7 +133,15 @@ const wellFormed: Record<MessageType, fc.Arbitrary<Message>> = {
     { requiredKeys: ['type', 'connectionId', 'protocol', 'version', 'principal', 'heartbeatMs', 'limits'] },
   ),
   call: fc.record(
-    { type: fc.constant('call'), id: callId, command: text, input: json, credential: json, idempotencyKey: fc.string({ minLength: 1, maxLength: 128 }) },
+    {
+      type: fc.constant('call'),
+      id: callId,
+      command: text,
+      input: json,
+      credential: json,
+      idempotencyKey: fc.string({ minLength: 1, maxLength: 128 }),
+      window: fc.integer({ min: 1, max: 1_000_000 }),
+    },
     { requiredKeys: ['type', 'id', 'command', 'input'] },
   ),
   result: fc.record(
@@ -148,6 +157,11 @@ const wellFormed: Record<MessageType, fc.Arbitrary<Message>> = {
     { type: fc.constant('error'), id: callId, code: text, message: text, data: json, traceId: text, ...hint },
     { requiredKeys: ['type', 'code', 'message'] },
   ),
+  credit: fc.record({
+    type: fc.constant('credit'),
+    id: callId,
+    items: fc.integer({ min: 1, max: 1_000_000 }),
+  }),
   reauth: fc.record({ type: fc.constant('reauth'), id: callId, credentials: json }),
   cancel: fc.record({ type: fc.constant('cancel'), id: callId }),
   event: fc.record({ type: fc.constant('event'), event: text, payload: json }),
