@@ -1,6 +1,6 @@
 // The job-queue demo served over the fetch_ml binary wire. Used by server.ts and by the tests.
 import { ApiKeyStore, createServer, type Logger, type Server } from 'switchboard/server';
-import { fetchmlWire } from '../../../src/wire/fetchml/index.js';
+import { fetchmlWire } from 'switchboard/wire/fetchml';
 import { DatasetCatalog } from '../datasets.js';
 import { JobQueue, type JobTimings } from '../jobs.js';
 import { MetricLog } from '../metrics.js';

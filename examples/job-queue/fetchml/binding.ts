@@ -5,7 +5,7 @@ import {
   type LogLevel,
   logPacket,
   successPacket,
-} from '../../../src/wire/fetchml/index.js';
+} from 'switchboard/wire/fetchml';
 import type { Dataset, Job, LogLine } from '../protocol.js';
 
 /** `prune_type` values (ours: fetch_ml's were not visible). */
