@@ -39,10 +39,10 @@ const publish = (k: Kit, text: string, node = 'a') =>
   k.server(node).publish('rooms.messages', { roomId: 'lobby' }, { text });
 
 /** Cuts the client's link while `during` publishes, and waits until it has reconnected and recovered. */
-async function outage(k: Kit, during: string[], expectedTotal: () => number) {
+async function outage(k: Kit, during: string[], recovered: () => boolean) {
   k.network.links.at(-1)!.cut();
   for (const text of during) await publish(k, text);
-  await until(expectedTotal, 3000, 'recovery after the outage');
+  await until(recovered, 3000, 'recovery after the outage');
 }
 
 describe('the test kit reproduces a lost message in a broken broker', () => {
