@@ -112,6 +112,21 @@ export interface ResourceDef {
   readonly topics?: Readonly<Record<string, TopicDef<any, string>>>;
 }
 
+/**
+ * A service: commands and events that run on channels (goval's model). A client opens a channel to a
+ * service by name; every channel on the same name shares one service instance, with its own state,
+ * which lives while any session is attached. Service commands are called on a channel, and service
+ * events go to the instance's sessions (all, all but one, or one).
+ */
+export interface ServiceDef {
+  readonly kind: 'service';
+  readonly commands: Readonly<Record<string, MemberDef>>;
+  readonly events?: Readonly<Record<string, EventDef<any>>>;
+  /** Error codes its handlers raise; merged into the protocol's (a code may not be declared twice). */
+  readonly errors?: Readonly<Record<string, ErrorDef<any>>>;
+  readonly description?: string;
+}
+
 export interface ProtocolDef {
   /** Both ends must use the same name. */
   readonly name: string;
@@ -119,6 +134,8 @@ export interface ProtocolDef {
   readonly version: string;
   readonly resources: Readonly<Record<string, ResourceDef>>;
   readonly errors?: Readonly<Record<string, ErrorDef<any>>>;
+  /** Services clients open channels to, by name (e.g. `chat`, `files`). */
+  readonly services?: Readonly<Record<string, ServiceDef>>;
 }
 
 /** A command (or stream) with the dotted name it is called by. */
@@ -138,6 +155,17 @@ export interface Protocol<D extends ProtocolDef = ProtocolDef> {
   /** Topics by dotted name, e.g. `jobs.logs`, with their parameter names. */
   readonly topics: ReadonlyMap<string, NamedTopic>;
   readonly errors: ReadonlyMap<string, ErrorDef>;
+  /** Services by name, each with its commands and events by local name. */
+  readonly services: ReadonlyMap<string, NamedService>;
+}
+
+/** A service as indexed by `defineProtocol`: members are named `<service>.<member>` (e.g. `chat.send`). */
+export interface NamedService {
+  readonly name: string;
+  readonly def: ServiceDef;
+  /** By local name (`send`); each member's `name` is qualified (`chat.send`). */
+  readonly commands: ReadonlyMap<string, NamedMember>;
+  readonly events: ReadonlyMap<string, NamedEvent>;
 }
 
 /** Declares a command. @example command({ input: z.object({ id: z.string() }), output: Job, permission: 'jobs:read' }) */
@@ -170,6 +198,15 @@ export function topic<P extends Schema, const Pattern extends string>(
   def: Omit<TopicDef<P, Pattern>, 'kind'>,
 ): TopicDef<P, Pattern> {
   return { kind: 'topic', ...def };
+}
+
+/**
+ * Declares a service. @example
+ * service({ commands: { send: command({ input: z.object({ text: z.string() }), output: z.null() }) },
+ *           events: { message: event(ChatMessage) } })
+ */
+export function service<const D extends Omit<ServiceDef, 'kind'>>(def: D): D & { readonly kind: 'service' } {
+  return { kind: 'service', ...def };
 }
 
 /** Declares a named error. @example error('Job not found', z.object({ id: z.string() })) */
@@ -234,13 +271,44 @@ export function defineProtocol<const D extends ProtocolDef>(definition: D): Prot
     }
   }
   const errors = new Map<string, ErrorDef>();
-  for (const [code, def] of Object.entries(definition.errors ?? {})) {
-    if (!ERROR_CODE.test(code)) throw new TypeError(`error code "${code}" must match ${ERROR_CODE}`);
-    if (isBuiltinErrorCode(code))
-      throw new TypeError(`error code "${code}" is built in and cannot be redefined`);
-    errors.set(code, def);
+  const addErrors = (declared: Readonly<Record<string, ErrorDef<any>>> | undefined, where: string) => {
+    for (const [code, def] of Object.entries(declared ?? {})) {
+      if (!ERROR_CODE.test(code)) throw new TypeError(`error code "${code}" must match ${ERROR_CODE}`);
+      if (isBuiltinErrorCode(code))
+        throw new TypeError(`error code "${code}" is built in and cannot be redefined`);
+      if (errors.has(code)) throw new TypeError(`error code "${code}" of ${where} is already declared`);
+      errors.set(code, def);
+    }
+  };
+  addErrors(definition.errors, 'the protocol');
+  const services = new Map<string, NamedService>();
+  for (const [serviceName, def] of Object.entries(definition.services ?? {})) {
+    if (!MEMBER_NAME.test(serviceName))
+      throw new TypeError(`service name "${serviceName}" must match ${MEMBER_NAME}`);
+    const serviceCommands = new Map<string, NamedMember>();
+    for (const [member, command] of Object.entries(def.commands)) {
+      if (!MEMBER_NAME.test(member))
+        throw new TypeError(`command name "${member}" must match ${MEMBER_NAME}`);
+      serviceCommands.set(member, { ...command, name: `${serviceName}.${member}` });
+    }
+    const serviceEvents = new Map<string, NamedEvent>();
+    for (const [member, event] of Object.entries(def.events ?? {})) {
+      if (!MEMBER_NAME.test(member)) throw new TypeError(`event name "${member}" must match ${MEMBER_NAME}`);
+      serviceEvents.set(member, { ...event, name: `${serviceName}.${member}` });
+    }
+    addErrors(def.errors, `service ${serviceName}`);
+    services.set(serviceName, { name: serviceName, def, commands: serviceCommands, events: serviceEvents });
   }
-  return { name: definition.name, version: definition.version, definition, commands, events, topics, errors };
+  return {
+    name: definition.name,
+    version: definition.version,
+    definition,
+    commands,
+    events,
+    topics,
+    errors,
+    services,
+  };
 }
 
 const PATTERN_SEGMENT = /^(?:[A-Za-z0-9_-]+|\{[A-Za-z][A-Za-z0-9_]*\})$/;
@@ -338,3 +406,45 @@ export type TopicInput<P, K> = K extends keyof TopicsOf<P>
 export type ErrorCode<P> = (keyof NonNullable<DefOf<P>['errors']> & string) | BuiltinErrorCode;
 /** Codes of the protocol's own errors, the ones handlers may throw. */
 export type DomainErrorCode<P> = keyof NonNullable<DefOf<P>['errors']> & string;
+
+// ---- Services: the same derivations, per service definition.
+
+/** The services of a protocol by name. */
+export type ServicesOf<P> = DefOf<P> extends { readonly services: infer S } ? S : Record<never, never>;
+export type ServiceName<P> = keyof ServicesOf<P> & string;
+/** The definition of service `S` of protocol `P`. */
+export type ServiceOf<P, S> = S extends keyof ServicesOf<P> ? ServicesOf<P>[S] : never;
+
+type ServiceMember<D, K> = D extends { readonly commands: infer C }
+  ? K extends keyof C
+    ? C[K]
+    : never
+  : never;
+type ServiceEventDef<D, E> = D extends { readonly events: infer V }
+  ? E extends keyof V
+    ? V[E]
+    : never
+  : never;
+/** Request → response commands of a service definition. */
+export type ServiceCommandName<D> = D extends { readonly commands: infer C }
+  ? { [K in keyof C & string]: C[K] extends CommandDef<any, any> ? K : never }[keyof C & string]
+  : never;
+/** Streamed commands of a service definition. */
+export type ServiceStreamName<D> = D extends { readonly commands: infer C }
+  ? { [K in keyof C & string]: C[K] extends StreamDef<any, any> ? K : never }[keyof C & string]
+  : never;
+export type ServiceEventName<D> = D extends { readonly events: infer V } ? keyof V & string : never;
+export type ServiceCallInput<D, K> = ServiceMember<D, K> extends { input: infer I } ? InputOf<I> : never;
+export type ServiceHandlerInput<D, K> = ServiceMember<D, K> extends { input: infer I } ? OutputOf<I> : never;
+export type ServiceCallOutput<D, K> =
+  ServiceMember<D, K> extends CommandDef<any, infer O> ? OutputOf<O> : never;
+export type ServiceHandlerOutput<D, K> =
+  ServiceMember<D, K> extends CommandDef<any, infer O> ? InputOf<O> : never;
+export type ServiceStreamItem<D, K> =
+  ServiceMember<D, K> extends StreamDef<any, infer T> ? OutputOf<T> : never;
+export type ServiceHandlerItem<D, K> =
+  ServiceMember<D, K> extends StreamDef<any, infer T> ? InputOf<T> : never;
+/** An event's payload as listeners receive it. */
+export type ServiceEventPayload<D, E> = ServiceEventDef<D, E> extends EventDef<infer S> ? OutputOf<S> : never;
+/** An event's payload as the service emits it. */
+export type ServiceEventInput<D, E> = ServiceEventDef<D, E> extends EventDef<infer S> ? InputOf<S> : never;
