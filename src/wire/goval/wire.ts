@@ -1,0 +1,218 @@
+import type { Decoded, Frame, WireError, WireFormat } from '../format.js';
+import type { CallId, ErrorMessage, Message } from '../message.js';
+import { type BodyCase, type BodyInit, decodeCommand, encodeCommand } from './codec.js';
+import {
+  CONTROL_CHANNEL,
+  closeActionFromGoval,
+  closedBody,
+  openActionFromGoval,
+  openedBody,
+  openFailedBody,
+  pongBody,
+  readyBody,
+  redirectBody,
+} from './control.js';
+import type { GovalRequest, GovalServiceMapping } from './mapping.js';
+import { chatMapping } from './services/chat.js';
+import { execMapping } from './services/exec.js';
+import { filesMapping } from './services/files.js';
+import { otMapping } from './services/ot.js';
+import { okBody } from './values.js';
+
+/** The wire's name, as `WireFormat.name`. */
+export const GOVAL_WIRE_NAME = 'goval.api';
+
+/** The longest `ref` taken as a call id (the native wire's limit on string ids). */
+export const MAX_REF_LENGTH = 128;
+
+/** The services every goval wire maps unless told otherwise. */
+export const govalServiceMappings: Readonly<Record<string, GovalServiceMapping>> = {
+  chat: chatMapping,
+  files: filesMapping,
+  exec: execMapping,
+  ot: otMapping,
+};
+
+export interface GovalWireOptions {
+  /**
+   * Service name (as in the protocol's `services`) → how its commands and events travel. Default
+   * {@link govalServiceMappings}. Two services may not claim the same body kind.
+   */
+  readonly services?: Readonly<Record<string, GovalServiceMapping>>;
+}
+
+/**
+ * The command hint of an error that answers an `open`: it becomes `openChanRes{state: ERROR}` on
+ * channel 0 rather than an `error` body.
+ */
+export const OPEN_COMMAND_HINT = 'open';
+
+/** Replies and errors carry the channel of their call, when the server sets it (see docs/goval.md). */
+type OnChannel = { readonly channel?: number };
+
+/**
+ * goval's wire: one protobuf `api.Command` per binary frame, channel 0 for control, `ref` for
+ * correlation, no hello (the token is in the URL path: see {@link govalTokenAuth}). Server side:
+ * `decode` reads what goval clients send, `encode` writes what they expect. See docs/goval.md.
+ *
+ * @example createServer({ protocol, services, wire: govalWire(), auth: govalTokenAuth(verify) })
+ */
+export function govalWire(options: GovalWireOptions = {}): WireFormat {
+  const services = options.services ?? govalServiceMappings;
+  const requests = indexRequests(services);
+  // Commands without a ref still need a call id: numbers, which never collide with refs (strings).
+  let lastGeneratedId = 0;
+
+  function frame(channel: number, body: BodyInit, id?: CallId, session = 0): Uint8Array {
+    return encodeCommand({ channel, session, body, ...(typeof id === 'string' ? { ref: id } : {}) });
+  }
+
+  /** A reply on the call's channel. `ok` to a call without a ref is not sent: nothing waits for it. */
+  function reply(message: { readonly id: CallId } & OnChannel, body: BodyInit): Uint8Array | null {
+    if (body.case === 'ok' && typeof message.id === 'number') return null;
+    return frame(message.channel ?? CONTROL_CHANNEL, body, message.id);
+  }
+
+  function member(hint: string | undefined): { mapping?: GovalServiceMapping; name: string } {
+    if (hint === undefined) return { name: '' };
+    const dot = hint.indexOf('.');
+    if (dot < 0) return { name: hint };
+    return { mapping: services[hint.slice(0, dot)], name: hint.slice(dot + 1) };
+  }
+
+  function encodeError(message: ErrorMessage & OnChannel): Uint8Array {
+    const text = message.message || message.code;
+    if (message.command === OPEN_COMMAND_HINT)
+      return frame(CONTROL_CHANNEL, openFailedBody(text), message.id);
+    return frame(message.channel ?? CONTROL_CHANNEL, { case: 'error', value: text }, message.id);
+  }
+
+  function encode(message: Message): Frame | null {
+    switch (message.type) {
+      case 'welcome':
+        return frame(CONTROL_CHANNEL, readyBody());
+      case 'goodbye':
+        // Without a URL there is nothing goval can say: the close code that follows tells the client.
+        return message.reconnectUrl === undefined
+          ? null
+          : frame(CONTROL_CHANNEL, redirectBody(message.reconnectUrl));
+      case 'ping':
+        // goval pings carry no time, and crosis does not answer them: the server pings at the WebSocket level.
+        return null;
+      case 'pong':
+        return frame(CONTROL_CHANNEL, pongBody());
+      case 'opened':
+        return frame(
+          CONTROL_CHANNEL,
+          openedBody(message.channel, message.state),
+          message.id,
+          message.session,
+        );
+      case 'channelClosed':
+        return frame(CONTROL_CHANNEL, closedBody(message.channel, message.status), message.id);
+      case 'result': {
+        const { mapping, name } = member(message.command);
+        return reply(message, mapping?.results?.[name]?.(message.output) ?? okBody());
+      }
+      case 'item': {
+        const { mapping, name } = member(message.command);
+        const item = mapping?.items?.[name]?.(message.item);
+        // A stream goval has no body for is not sent item by item; its end still answers.
+        if (item === undefined) return null;
+        if (item.answers) return reply(message, item.body);
+        return frame((message as OnChannel).channel ?? CONTROL_CHANNEL, item.body);
+      }
+      case 'end': {
+        const { mapping, name } = member(message.command);
+        if (mapping?.answeredByItem?.includes(name)) return null;
+        return reply(message, okBody());
+      }
+      case 'error':
+        return encodeError(message);
+      case 'event': {
+        const { mapping, name } = member(message.event);
+        const body = mapping?.events?.[name]?.(message.payload);
+        if (body === undefined) return null;
+        return frame(message.channel ?? CONTROL_CHANNEL, body, undefined, message.session ?? 0);
+      }
+      default:
+        // Client messages and topic messages have no goval form on the server's side.
+        return null;
+    }
+  }
+
+  function decode(data: Frame): Decoded {
+    if (typeof data === 'string') {
+      return { ok: false, error: { code: 'UNSUPPORTED_FRAME', message: 'text frame on the goval wire' } };
+    }
+    const decoded = decodeCommand(data);
+    if (!decoded.ok) return fail(`not a goval Command: ${decoded.message}`);
+    const { channel, ref, body } = decoded.command;
+    if (ref.length > MAX_REF_LENGTH) return fail(`ref longer than ${MAX_REF_LENGTH} characters`);
+    const id: CallId = ref === '' ? ++lastGeneratedId : ref;
+    switch (body.case) {
+      case undefined:
+        return fail('a Command without a body', id);
+      case 'ping':
+        return { ok: true, message: { type: 'ping', ts: 0 } };
+      case 'pong':
+        return { ok: true, message: { type: 'pong', ts: 0, at: 0 } };
+      case 'openChan': {
+        if (channel !== CONTROL_CHANNEL) return fail('openChan must be on channel 0', id);
+        const action = openActionFromGoval(body.value.action);
+        if (action === undefined) return fail(`openChan: unknown action ${body.value.action}`, id);
+        return {
+          ok: true,
+          message: {
+            type: 'open',
+            id,
+            service: body.value.service,
+            ...(body.value.name === '' ? {} : { name: body.value.name }),
+            action,
+          },
+        };
+      }
+      case 'closeChan': {
+        if (channel !== CONTROL_CHANNEL) return fail('closeChan must be on channel 0', id);
+        const action = closeActionFromGoval(body.value.action);
+        if (action === undefined) return fail(`closeChan: unknown action ${body.value.action}`, id);
+        if (body.value.id < 1)
+          return fail(`closeChan: channel ${body.value.id} is not a service channel`, id);
+        return { ok: true, message: { type: 'closeChannel', id, channel: body.value.id, action } };
+      }
+    }
+    if (channel < 1)
+      return fail(`"${body.case}" is not a control message and must be on a service channel`, id);
+    const decodeRequest = requests.get(body.case) as ((value: unknown) => GovalRequest) | undefined;
+    if (decodeRequest === undefined) return fail(`"${body.case}" is not supported by this server`, id);
+    const request = decodeRequest(body.value);
+    if ('error' in request) return fail(request.error, id);
+    return {
+      ok: true,
+      message: { type: 'call', id, command: request.command, input: request.input, channel },
+    };
+  }
+
+  return { name: GOVAL_WIRE_NAME, frame: 'binary', handshake: 'upgrade', encode, decode };
+}
+
+function fail(message: string, id?: CallId): Decoded {
+  const error: WireError =
+    id === undefined ? { code: 'BAD_MESSAGE', message } : { code: 'BAD_MESSAGE', message, id };
+  return { ok: false, error };
+}
+
+function indexRequests(services: Readonly<Record<string, GovalServiceMapping>>): Map<BodyCase, unknown> {
+  const index = new Map<BodyCase, unknown>();
+  const owner = new Map<BodyCase, string>();
+  for (const [service, mapping] of Object.entries(services)) {
+    for (const [kind, decoder] of Object.entries(mapping.requests) as [BodyCase, unknown][]) {
+      const other = owner.get(kind);
+      if (other !== undefined)
+        throw new TypeError(`goval: services "${other}" and "${service}" both take "${kind}"`);
+      owner.set(kind, service);
+      index.set(kind, decoder);
+    }
+  }
+  return index;
+}
