@@ -1,0 +1,207 @@
+import { constants } from 'node:fs';
+import { lstat, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RequestError } from '../../protocol/errors.js';
+import type { ServiceImplementation, ServiceInstance } from '../../server/service-types.js';
+import { fromErrno, type Located, quote, SandboxRoot } from './root.js';
+import type { FileEntry, FileStat, FilesService, FileType } from './service.js';
+import { FileSubscriptions } from './subscriptions.js';
+
+/** How a files server behaves. */
+export interface FilesOptions {
+  /** The directory every path is inside; it must exist. */
+  readonly root: string;
+  /** Largest file `read` returns, in bytes; a larger one fails with the built-in `TOO_LARGE`. */
+  readonly maxReadBytes?: number;
+}
+
+/** The defaults of `files()`'s options. */
+export const FILES_DEFAULTS = {
+  /** 16 MiB: a file larger than that is not sent in one message. */
+  maxReadBytes: 16 * 1024 * 1024,
+} as const;
+
+/** One instance's state: the instance itself, so handlers can reach the shared subscriptions. */
+export interface FilesState {
+  readonly instance: ServiceInstance<FilesService>;
+}
+
+/**
+ * The files service over one root directory. Every instance made by the same `files()` call
+ * shares the root and its subscriptions, so a write through one channel is reported to the
+ * subscribers of every channel. Only changes made through the service are reported.
+ *
+ * @example
+ * createServer({ protocol: api, handlers: {}, services: { files: files({ root: '/srv/project' }) } });
+ */
+export function files(options: FilesOptions): ServiceImplementation<FilesService, FilesState> & {
+  /** The sandbox every path goes through. */
+  readonly root: SandboxRoot;
+} {
+  const root = new SandboxRoot(options.root);
+  const maxReadBytes = options.maxReadBytes ?? FILES_DEFAULTS.maxReadBytes;
+  const subscriptions = new FileSubscriptions();
+
+  return {
+    root,
+    create: (instance) => ({ instance }),
+    detached: ({ instance, session }) => subscriptions.forgetSession(instance, session.id),
+    dispose: (_state, instance) => subscriptions.forgetInstance(instance),
+    handlers: {
+      async read({ path }) {
+        const located = await root.locate(path);
+        if (!located.exists) throw new RequestError('NOT_FOUND', `${quote(path)} does not exist`);
+        const handle = await root.open(located, constants.O_RDONLY);
+        try {
+          const info = await handle.stat();
+          if (info.isDirectory()) throw new RequestError('IS_A_DIRECTORY', `${quote(path)} is a directory`);
+          if (info.size > maxReadBytes)
+            throw new RequestError('TOO_LARGE', `${quote(path)} is larger than ${maxReadBytes} bytes`);
+          const content = await handle.readFile();
+          return { path: located.path, content: content.toString('base64') };
+        } finally {
+          await handle.close();
+        }
+      },
+
+      async write({ path, content }) {
+        const located = await root.locate(path);
+        const created = located.exists ? [] : await root.makeDirectories(located, false);
+        const handle = await root.open(located, constants.O_WRONLY | constants.O_CREAT, 0o666);
+        try {
+          if ((await handle.stat()).isDirectory())
+            throw new RequestError('IS_A_DIRECTORY', `${quote(path)} is a directory`);
+          // Truncate only after the descriptor was checked to be inside the root.
+          await handle.truncate(0);
+          await handle.writeFile(Buffer.from(content, 'base64'));
+        } finally {
+          await handle.close();
+        }
+        for (const directory of created) subscriptions.publish(entry('create', directory, 'directory'));
+        subscriptions.publish(entry(located.exists ? 'modify' : 'create', located.path, 'file'));
+        return null;
+      },
+
+      async remove({ path }) {
+        const located = await root.locateEntry(path);
+        if (!located.exists) throw new RequestError('NOT_FOUND', `${quote(path)} does not exist`);
+        const type = await entryType(located);
+        // rm removes a symlink met in the tree, never what it points to.
+        await rm(located.real, { recursive: true }).catch((error: unknown) => {
+          throw fromErrno(error, path);
+        });
+        subscriptions.publish(entry('remove', located.path, type));
+        return null;
+      },
+
+      async mkdir({ path }) {
+        const located = await root.locate(path);
+        if (located.exists) {
+          const info = await stat(located.real);
+          if (info.isDirectory()) return null;
+          throw new RequestError('ALREADY_EXISTS', `${quote(path)} already exists and is not a directory`);
+        }
+        const created = await root.makeDirectories(located, true);
+        for (const directory of created) subscriptions.publish(entry('create', directory, 'directory'));
+        return null;
+      },
+
+      async readdir({ path }) {
+        const located = await root.locate(path);
+        if (!located.exists) throw new RequestError('NOT_FOUND', `${quote(path)} does not exist`);
+        const entries = await readdir(located.real, { withFileTypes: true }).catch((error: unknown) => {
+          throw fromErrno(error, path);
+        });
+        const listed: FileEntry[] = [];
+        for (const dirent of entries) {
+          let type: FileType = dirent.isDirectory() ? 'directory' : 'file';
+          if (dirent.isSymbolicLink()) type = await linkType(root, join(located.real, dirent.name));
+          listed.push({ path: dirent.name, type });
+        }
+        listed.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+        return { files: listed };
+      },
+
+      async stat({ path }) {
+        let located: Located;
+        try {
+          located = await root.locate(path);
+        } catch (error) {
+          // `a.txt/b` simply does not exist; only refusals are errors.
+          if (error instanceof RequestError && error.code === 'NOT_A_DIRECTORY') return missing();
+          throw error;
+        }
+        if (!located.exists) return missing();
+        const info = await stat(located.real).catch((error: unknown) => {
+          throw fromErrno(error, path);
+        });
+        return {
+          exists: true,
+          type: info.isDirectory() ? 'directory' : 'file',
+          size: info.size,
+          fileMode: fileMode(info.mode),
+          modTime: Math.floor(info.mtimeMs / 1000),
+        };
+      },
+
+      async move({ oldPath, newPath }) {
+        const from = await root.locateEntry(oldPath);
+        const to = await root.locateEntry(newPath);
+        if (!from.exists) throw new RequestError('NOT_FOUND', `${quote(oldPath)} does not exist`);
+        if (to.exists) throw new RequestError('ALREADY_EXISTS', `${quote(newPath)} already exists`);
+        if (to.real.startsWith(`${from.real}/`))
+          throw new RequestError('INVALID_INPUT', `cannot move ${quote(oldPath)} into itself`);
+        const type = await entryType(from);
+        const created = await root.makeDirectories(to, false);
+        await rename(from.real, to.real).catch((error: unknown) => {
+          throw fromErrno(error, newPath);
+        });
+        for (const directory of created) subscriptions.publish(entry('create', directory, 'directory'));
+        subscriptions.publish({ op: 'move', file: { path: from.path, type }, dest: { path: to.path, type } });
+        return null;
+      },
+
+      async subscribe({ paths }, ctx) {
+        const normalised: string[] = [];
+        for (const path of paths) normalised.push((await root.locate(path)).path);
+        subscriptions.set(ctx.instance, ctx.session.id, normalised);
+        return null;
+      },
+    },
+  };
+}
+
+/** A `fileEvent` about one path. */
+function entry(op: 'create' | 'remove' | 'modify', path: string, type: FileType) {
+  return { op, file: { path, type } } as const;
+}
+
+/** What `stat` answers for a path with nothing there. */
+function missing(): FileStat {
+  return { exists: false, type: 'file', size: 0, fileMode: '', modTime: 0 };
+}
+
+/** Permission bits as goval shows them: four octal digits, e.g. `0644`, `1777`. */
+export function fileMode(mode: number): string {
+  return (mode & 0o7777).toString(8).padStart(4, '0');
+}
+
+/** The kind of an entry itself: a symlink counts as a file (remove and move act on the link). */
+async function entryType(located: Located): Promise<FileType> {
+  const info = await lstat(located.real).catch((error: unknown) => {
+    throw fromErrno(error, located.path);
+  });
+  return info.isDirectory() ? 'directory' : 'file';
+}
+
+/** A listed symlink is a directory if it leads to one inside the root; anything else is a file. */
+async function linkType(root: SandboxRoot, real: string): Promise<FileType> {
+  try {
+    const located = await root.locate(root.clientPath(real));
+    if (!located.exists) return 'file';
+    return (await stat(located.real)).isDirectory() ? 'directory' : 'file';
+  } catch {
+    // Refused or gone: listed by name only, as a file that cannot be opened.
+    return 'file';
+  }
+}
