@@ -9,6 +9,9 @@ import type {
   EventName,
   EventPayload,
   Protocol,
+  ServiceDef,
+  ServiceName,
+  ServiceOf,
   StreamItem,
   StreamName,
   TopicInput,
@@ -24,7 +27,11 @@ import { jsonWire } from '../wire/json.js';
 import type {
   Call,
   CallId,
+  ChannelClosed,
+  ChannelOpened,
+  CloseChannel,
   Message,
+  OpenChannel,
   PublicationMessage,
   Publish,
   Reauth,
@@ -32,6 +39,7 @@ import type {
   Welcome,
 } from '../wire/message.js';
 import { type BackoffOptions, backoffDelay } from './backoff.js';
+import { Channel, type ChannelLink, type OpenChannelOptions } from './channel.js';
 import type { ConnectionState, StateListener } from './state.js';
 import { StreamQueue } from './stream-queue.js';
 import { type SubscribeOptions, Subscription } from './subscription.js';
@@ -105,7 +113,7 @@ export const DEFAULT_STREAM_WINDOW = 64;
 
 interface Pending {
   readonly id: CallId;
-  readonly message: Call | Publish | Reauth;
+  readonly message: Call | Publish | Reauth | OpenChannel | CloseChannel;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: CallError) => void;
   readonly stream?: StreamQueue<unknown>;
@@ -125,6 +133,9 @@ export class Client<P extends Protocol<any>> {
   private stateValue: ConnectionState = 'connecting';
   private readonly stateListeners = new Set<StateListener>();
   private readonly eventListeners = new Map<string, Set<(payload: any) => void>>();
+  /** Open channels, and the same by their number on the current connection. */
+  private readonly channels = new Set<Channel<any>>();
+  private readonly channelsByNumber = new Map<number, Channel<any>>();
   private readonly pending = new Map<CallId, Pending>();
   private readonly queue: Pending[] = [];
   private readonly subscriptions = new Set<Subscription>();
@@ -205,10 +216,113 @@ export class Client<P extends Protocol<any>> {
     input: CallInput<P, K>,
     options: StreamOptions = {},
   ): AsyncIterableIterator<StreamItem<P, K>> {
+    return this.openStream(command, input, options) as AsyncIterableIterator<StreamItem<P, K>>;
+  }
+
+  /**
+   * Opens a channel to one of the protocol's services (goval's openChan). Channels on the same name
+   * share one service instance. Reopened by name after a reconnect.
+   *
+   * @example
+   * const doc = await client.openChannel('ot', { name: 'README.md' });
+   */
+  async openChannel<S extends ServiceName<P>>(
+    service: S,
+    options: OpenChannelOptions = {},
+  ): Promise<ChannelOf<P, S>> {
+    if (!this.options.protocol.services.has(service))
+      throw new CallError('UNKNOWN_SERVICE', `unknown service "${service}"`);
+    const action = options.action ?? (options.name ? 'attachOrCreate' : 'create');
+    const opened = await this.request<ChannelOpened>((id) => ({
+      type: 'open',
+      id,
+      service,
+      ...(options.name ? { name: options.name } : {}),
+      action,
+    }));
+    const channel = new Channel<ServiceDef>(this.channelLink, service, options.name, opened);
+    this.channels.add(channel);
+    this.channelsByNumber.set(channel.number, channel);
+    return channel as ChannelOf<P, S>;
+  }
+
+  /** What channels call back into: calls, streams and closes on a channel's current number. */
+  private readonly channelLink: ChannelLink = {
+    callOnChannel: (channel, command, input, options) =>
+      new Promise((resolve, reject) => {
+        this.start(command, input, options, resolve, reject, undefined, channel);
+      }),
+    streamOnChannel: (channel, command, input, options) => this.openStream(command, input, options, channel),
+    closeChannel: async (channel, action) => {
+      const closed = await this.request<ChannelClosed>((id) => ({
+        type: 'closeChannel',
+        id,
+        channel: channel.number,
+        action,
+      }));
+      this.forgetChannel(channel);
+      return closed.status;
+    },
+  };
+
+  private forgetChannel(channel: Channel<any>): void {
+    this.channels.delete(channel);
+    if (this.channelsByNumber.get(channel.number) === channel) this.channelsByNumber.delete(channel.number);
+  }
+
+  /** Sends a control request (open, closeChannel) and resolves with the server's whole answer. */
+  private request<T>(build: (id: CallId) => OpenChannel | CloseChannel): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.enqueue(
+        build,
+        build(0).type,
+        this.options.callTimeoutMs ?? 30_000,
+        {},
+        resolve as (value: unknown) => void,
+        reject,
+      );
+    });
+  }
+
+  /** After a reconnect: every named channel is opened again on its name; unnamed ones are gone. */
+  private reopenChannels(): void {
+    for (const channel of [...this.channels]) {
+      if (!channel.name) {
+        this.forgetChannel(channel);
+        channel.closed('close');
+        continue;
+      }
+      this.request<ChannelOpened>((id) => ({
+        type: 'open',
+        id,
+        service: channel.service,
+        name: channel.name!,
+        action: 'attachOrCreate',
+      })).then(
+        (opened) => {
+          channel.number = opened.channel;
+          channel.session = opened.session;
+          channel.state = opened.state;
+          this.channelsByNumber.set(opened.channel, channel);
+        },
+        () => {
+          this.forgetChannel(channel);
+          channel.closed('close');
+        },
+      );
+    }
+  }
+
+  private openStream(
+    command: string,
+    input: unknown,
+    options: StreamOptions,
+    channel?: Channel<any>,
+  ): AsyncIterableIterator<unknown> {
     let pending: Pending | undefined;
     const window = options.window ?? this.options.streamWindow ?? DEFAULT_STREAM_WINDOW;
     let consumed = 0;
-    const queue = new StreamQueue<StreamItem<P, K>>(
+    const queue = new StreamQueue<unknown>(
       () => pending && this.abandon(pending, true),
       () => {
         // Credit in batches of half a window: the server never idles, and credits stay few.
@@ -224,7 +338,8 @@ export class Client<P extends Protocol<any>> {
       { ...options, window } satisfies StreamOptions,
       () => queue.end(),
       (error) => queue.fail(error),
-      queue as StreamQueue<unknown>,
+      queue,
+      channel,
     );
     return queue;
   }
@@ -423,10 +538,18 @@ export class Client<P extends Protocol<any>> {
     resolve: (value: unknown) => void,
     reject: (error: CallError) => void,
     stream?: StreamQueue<unknown>,
+    channel?: Channel<any>,
   ): Pending | undefined {
-    const def = this.options.protocol.commands.get(command);
+    const def = channel
+      ? this.options.protocol.services.get(channel.service)?.commands.get(command)
+      : this.options.protocol.commands.get(command);
     if (!def) {
       reject(new CallError('UNKNOWN_COMMAND', `unknown command "${command}"`));
+      return undefined;
+    }
+    if (channel && (this.stateValue !== 'open' || this.channelsByNumber.get(channel.number) !== channel)) {
+      // Channel numbers belong to one connection: a call cannot wait for the next one.
+      reject(new CallError('NOT_CONNECTED', `channel ${channel.number} is not open right now`));
       return undefined;
     }
     const timeoutMs =
@@ -445,6 +568,7 @@ export class Client<P extends Protocol<any>> {
         input,
         ...(idempotencyKey ? { idempotencyKey } : {}),
         ...(window ? { window } : {}),
+        ...(channel ? { channel: channel.number } : {}),
       }),
       command,
       timeoutMs,
@@ -457,7 +581,7 @@ export class Client<P extends Protocol<any>> {
 
   /** Sends a request now, or queues it while offline; fails it on timeout, abort or a closed client. */
   private enqueue(
-    build: (id: CallId) => Call | Publish | Reauth,
+    build: (id: CallId) => Call | Publish | Reauth | OpenChannel | CloseChannel,
     what: string,
     timeoutMs: number | undefined,
     options: CallOptions,
@@ -639,6 +763,22 @@ export class Client<P extends Protocol<any>> {
     }
     const message = decoded.message;
     switch (message.type) {
+      case 'opened':
+      case 'channelClosed': {
+        if (message.type === 'channelClosed' && message.id === undefined) {
+          // Another session closed the instance: this channel closed with it.
+          const channel = this.channelsByNumber.get(message.channel);
+          if (channel) {
+            this.forgetChannel(channel);
+            channel.closed('close');
+          }
+          return;
+        }
+        const pending = message.id === undefined ? undefined : this.pending.get(message.id);
+        if (!pending || !this.abandon(pending, false)) return;
+        pending.resolve(message);
+        return;
+      }
       case 'result':
       case 'end': {
         const pending = this.pending.get(message.id);
@@ -666,6 +806,11 @@ export class Client<P extends Protocol<any>> {
         return;
       }
       case 'event': {
+        if (message.channel !== undefined) {
+          const local = message.event.slice(message.event.indexOf('.') + 1);
+          this.channelsByNumber.get(message.channel)?.deliver(local, message.payload, message.session);
+          return;
+        }
         const listeners = this.eventListeners.get(message.event);
         if (!listeners) return;
         for (const listener of listeners) {
@@ -778,6 +923,7 @@ export class Client<P extends Protocol<any>> {
       Math.min(welcome.heartbeatMs, timeoutMs / 2),
     );
     this.scheduleRefresh(welcome.expiresAt);
+    this.reopenChannels();
     for (const waiter of this.readyWaiters.splice(0)) waiter.resolve();
     for (const pending of this.queue.splice(0)) this.transmit(pending);
     for (const subscription of this.subscriptions) this.follow(subscription);
@@ -818,6 +964,7 @@ export class Client<P extends Protocol<any>> {
   }
 
   private detach(): void {
+    this.channelsByNumber.clear();
     this.generation++;
     this.followed.clear();
     this.subscribeRequests.clear();
@@ -860,3 +1007,6 @@ function cachedContract(protocol: Protocol<any>): Contract {
   }
   return contract;
 }
+
+/** The typed channel of service `S` of protocol `P`. */
+export type ChannelOf<P, S> = ServiceOf<P, S> extends infer D extends ServiceDef ? Channel<D> : never;

@@ -1,6 +1,8 @@
 export type { BackoffOptions } from './backoff.js';
+export { Channel, type ChannelEventMeta, type OpenChannelOptions } from './channel.js';
 export {
   type CallOptions,
+  type ChannelOf,
   Client,
   type ClientOptions,
   createClient,

@@ -31,6 +31,16 @@ export const BUILTIN_ERRORS = {
   UNKNOWN_TOPIC: { kind: 'request', message: 'Unknown topic' },
   /** The connection already follows `maxSubscriptions` topic keys; `data.limit`. */
   TOO_MANY_SUBSCRIPTIONS: { kind: 'request', message: 'Too many subscriptions' },
+  /** No service of that name is declared and implemented. */
+  UNKNOWN_SERVICE: { kind: 'request', message: 'Unknown service' },
+  /** No such channel: not open on this connection, or (attach) no instance of that name. */
+  CHANNEL_NOT_FOUND: { kind: 'request', message: 'Channel not found' },
+  /** `create` on a name whose instance already exists. */
+  CHANNEL_EXISTS: { kind: 'request', message: 'Channel already exists' },
+  /** The channel closed while the call ran on it. */
+  CHANNEL_CLOSED: { kind: 'request', message: 'Channel closed' },
+  /** The connection already has `maxChannels` channels open; `data.limit`. */
+  TOO_MANY_CHANNELS: { kind: 'request', message: 'Too many channels' },
   /** Client side only: the connection dropped before the reply came. */
   DISCONNECTED: { kind: 'request', message: 'The connection was lost' },
   /** Client side only: the call could not be sent (closed client, or the offline queue is full). */

@@ -7,6 +7,8 @@ export class CallControl {
   private controller: AbortController | undefined;
   private reasonValue: unknown;
   private abortedValue = false;
+  /** The channel the call runs on, for a service command. */
+  channel: number | undefined;
   /** Items a stream may still send before it must wait for the client's credit (flow control). */
   credits = Number.POSITIVE_INFINITY;
   private creditWaiter: (() => void) | undefined;

@@ -17,6 +17,7 @@ import type {
 } from '../wire/message.js';
 import type { AuthOutcome, Principal } from './auth/authenticator.js';
 import type { CallControl } from './call-control.js';
+import type { ChannelBinding } from './channels.js';
 import { dispatch } from './dispatch.js';
 import { newTraceId, toErrorMessage } from './errors.js';
 import type { ConnectionInfo } from './handlers.js';
@@ -42,6 +43,10 @@ export class Connection implements ConnectionInfo {
   lastSeenAt = Date.now();
   /** When the last message arrived (pongs of transport-level pings excluded): what the idle limit watches. */
   lastMessageAt = this.lastSeenAt;
+  /** Channels open on this connection, by number (the ChannelHub keeps the instances). */
+  readonly channels = new Map<number, ChannelBinding>();
+  /** The next channel number to give out; 0 is goval's control channel. */
+  nextChannel = 1;
   /** Topic keys this connection follows (the TopicHub keeps the rest of the state). */
   readonly topics = new Set<string>();
   /** Round-trip time measured by the last ping this server sent, in ms. */
@@ -88,6 +93,11 @@ export class Connection implements ConnectionInfo {
 
   get isOpen(): boolean {
     return this.state === 'open';
+  }
+
+  /** Calls running on one channel: they end when it closes. */
+  *channelCalls(channel: number): Iterable<CallControl> {
+    for (const control of this.inFlight.values()) if (control.channel === channel) yield control;
   }
 
   /** Bytes accepted for this connection but not yet handed to the network. */
@@ -222,6 +232,13 @@ export class Connection implements ConnectionInfo {
       case 'reauth':
         if (debt > 0) this.rateLimited(message.id);
         else void this.reauthenticate(message);
+        return;
+      case 'open':
+        if (debt > 0) this.rateLimited(message.id);
+        else void this.runtime.channels.open(this, message);
+        return;
+      case 'closeChannel':
+        void this.runtime.channels.close(this, message);
         return;
       case 'credit':
         // Like cancels, credits go through past the rate limit: they only let the server go on.

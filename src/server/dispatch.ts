@@ -70,6 +70,7 @@ function start(connection: Connection, call: Call, principal: Principal): void {
   }
 
   const control = new CallControl();
+  control.channel = call.channel;
   if (route.def.kind === 'stream' && call.window !== undefined) control.credits = call.window;
   connection.inFlight.set(id, control);
   const timeoutMs =
@@ -131,7 +132,11 @@ function admit(connection: Connection, call: Call, principal: Principal): Route 
       limit: maxInFlight,
     });
   }
-  const route = runtime.routes.get(command);
+  const route =
+    call.channel === undefined
+      ? runtime.routes.get(command)
+      : runtime.channels.route(connection, call.channel, command);
+  if (route instanceof RequestError) return route;
   if (!route)
     return new RequestError('UNKNOWN_COMMAND', `unknown command ${JSON.stringify(command).slice(0, 140)}`);
   const missing = firstMissing(principal.permissions, route.permissions);

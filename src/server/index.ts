@@ -3,4 +3,19 @@ export * from './auth/index.js';
 export type { ConnectionInfo, Context, HandlerFor, Handlers, Pusher } from './handlers.js';
 export { DEFAULT_LIMITS, type Limits } from './limits.js';
 export { consoleLogger, type Logger, silentLogger } from './logger.js';
-export { type CloseOptions, createServer, Server, type ServerOptions } from './server.js';
+export {
+  type CloseOptions,
+  createServer,
+  Server,
+  type ServerOptions,
+  type ServiceImplementations,
+} from './server.js';
+export type {
+  ServiceContext,
+  ServiceHandlers,
+  ServiceImplementation,
+  ServiceInstance,
+  Session,
+  SessionContext,
+  Target,
+} from './service-types.js';

@@ -26,6 +26,8 @@ export interface Limits {
    * policy hold publications back for it (bounded by the policy) instead of writing them.
    */
   readonly backpressureBytes: number;
+  /** Channels one connection may have open at once; one more gets TOO_MANY_CHANNELS. */
+  readonly maxChannels: number;
   /** Topic keys one connection may follow at once; one more gets TOO_MANY_SUBSCRIPTIONS. */
   readonly maxSubscriptions: number;
   /** Server-side timeout of a command that declares none. */
@@ -45,6 +47,7 @@ export const DEFAULT_LIMITS: Limits = {
   heartbeatTimeoutMs: 45_000,
   idleTimeoutMs: 0,
   backpressureBytes: 256 * 1024,
+  maxChannels: 64,
   maxSubscriptions: 1000,
   defaultCallTimeoutMs: 30_000,
   shutdownGraceMs: 10_000,

@@ -3,6 +3,7 @@ import type { Contract } from '../protocol/contract.js';
 import type { NamedMember, Protocol } from '../protocol/define.js';
 import type { WireFormat } from '../wire/format.js';
 import type { Authenticator } from './auth/authenticator.js';
+import type { ChannelHub } from './channels.js';
 import type { Connection } from './connection.js';
 import type { Pusher } from './handlers.js';
 import type { Limits } from './limits.js';
@@ -29,6 +30,8 @@ export interface Runtime {
   readonly validateOutput: boolean;
   readonly pusher: Pusher<any>;
   readonly topics: TopicHub;
+  /** Service instances and the channels attached to them. */
+  readonly channels: ChannelHub;
   /** Where idempotent calls are remembered: the broker's store, shared by every node on it. */
   readonly idempotency: IdempotencyStore;
   readonly shuttingDown: boolean;

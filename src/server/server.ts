@@ -9,6 +9,9 @@ import type {
   EventName,
   EventPayload,
   Protocol,
+  ServiceDef,
+  ServiceName,
+  ServiceOf,
   TopicInput,
   TopicName,
   TopicParams,
@@ -22,12 +25,14 @@ import type { Frame, WireFormat } from '../wire/format.js';
 import { jsonWire } from '../wire/json.js';
 import { anonymous } from './auth/anonymous.js';
 import type { Authenticator } from './auth/authenticator.js';
+import { ChannelHub } from './channels.js';
 import { Connection } from './connection.js';
 import { newTraceId } from './errors.js';
 import type { ConnectionInfo, Handlers, Pusher } from './handlers.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { consoleLogger, type Logger } from './logger.js';
 import type { Route, Runtime } from './runtime.js';
+import type { ServiceImplementation } from './service-types.js';
 import { TopicHub } from './topics.js';
 
 export interface ServerOptions<P extends Protocol<any>> {
@@ -55,6 +60,11 @@ export interface ServerOptions<P extends Protocol<any>> {
   readonly logger?: Logger;
   /** Check handler outputs and stream items against their schemas (a mismatch is INTERNAL). Default true. */
   readonly validateOutput?: boolean;
+  /**
+   * Implementations of the protocol's services, by name: `{ chat: chat(), files: files({ root }) }`.
+   * A service without one cannot be opened (UNKNOWN_SERVICE).
+   */
+  readonly services?: ServiceImplementations<P>;
   /** Where topic publications live; default an in-process MemoryBroker. Use the Redis broker for several nodes. */
   readonly broker?: Broker;
   /** Called after a handshake completes, and when an open connection closes. */
@@ -84,6 +94,7 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
   private shuttingDown = false;
   private contractValue: Contract | undefined;
   private readonly idempotency: IdempotencyStore;
+  private readonly channels: ChannelHub;
   private closing: Promise<void> | undefined;
   private idle: (() => void) | undefined;
 
@@ -116,6 +127,9 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
       get idempotency() {
         return server.idempotency;
       },
+      get channels() {
+        return server.channels;
+      },
       opened: (connection) => this.register(connection),
       closed: (connection, code, reason) => this.unregister(connection, code, reason),
       settled: () => {
@@ -125,6 +139,10 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
     const broker = options.broker ?? new MemoryBroker();
     this.idempotency = broker.idempotency ?? new MemoryIdempotencyStore();
     this.topics = new TopicHub(this.runtime, broker);
+    this.channels = new ChannelHub(
+      this.runtime,
+      (options.services ?? {}) as Record<string, ServiceImplementation<ServiceDef, unknown>>,
+    );
     this.heartbeat = setInterval(() => this.sweep(), limits.heartbeatMs);
     this.heartbeat.unref?.();
   }
@@ -309,6 +327,7 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
 
   private unregister(connection: Connection, code: number, reason: string): void {
     this.topics.disconnect(connection);
+    void this.channels.disconnect(connection);
     this.connections.delete(connection.id);
     const set = this.byUser.get(connection.principal.id);
     set?.delete(connection);
@@ -404,3 +423,10 @@ export async function createServer<P extends Protocol<any>>(options: ServerOptio
   await transport.start((socket, request) => server.accept(socket, request), options.verifyUpgrade);
   return server;
 }
+
+/** Implementations for the services a protocol declares (each optional: unimplemented ones cannot be opened). */
+export type ServiceImplementations<P extends Protocol<any>> = {
+  readonly [S in ServiceName<P>]?: ServiceOf<P, S> extends infer D extends ServiceDef
+    ? ServiceImplementation<D, any>
+    : never;
+};

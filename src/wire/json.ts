@@ -27,13 +27,15 @@ export function encodeJson(message: Message): string {
     case 'item':
       return `{"type":"item","id":${JSON.stringify(message.id)},"item":${json(message.item)}}`;
     case 'event':
-      return `{"type":"event","event":${JSON.stringify(message.event)},"payload":${json(message.payload)}}`;
+      return `{"type":"event","event":${JSON.stringify(message.event)},"payload":${json(message.payload)}${
+        message.channel === undefined ? '' : `,"channel":${message.channel}`
+      }}`;
     case 'call':
       return `{"type":"call","id":${JSON.stringify(message.id)},"command":${JSON.stringify(message.command)},"input":${json(message.input)}${
         message.credential === undefined ? '' : `,"credential":${json(message.credential)}`
       }${message.idempotencyKey === undefined ? '' : `,"idempotencyKey":${JSON.stringify(message.idempotencyKey)}`}${
         message.window === undefined ? '' : `,"window":${message.window}`
-      }}`;
+      }${message.channel === undefined ? '' : `,"channel":${message.channel}`}}`;
     case 'end':
       return `{"type":"end","id":${JSON.stringify(message.id)}}`;
     case 'publication':
@@ -88,6 +90,8 @@ export function decodeJson(frame: Frame): Decoded {
       const key = value.idempotencyKey;
       if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 128))
         return fail('call: field "idempotencyKey" must be a string of 1-128 chars', id);
+      if (value.channel !== undefined && !isChannel(value.channel))
+        return fail('call: field "channel" must be a channel number (1 or more)', id);
       const window = value.window;
       if (window !== undefined && !isCount(window))
         return fail('call: field "window" must be an integer from 1 to 1000000', id);
@@ -99,6 +103,7 @@ export function decodeJson(frame: Frame): Decoded {
         ...(value.credential === undefined ? {} : { credential: value.credential }),
         ...(key === undefined ? {} : { idempotencyKey: key as string }),
         ...(window === undefined ? {} : { window: window as number }),
+        ...(value.channel === undefined ? {} : { channel: value.channel as number }),
       });
     }
     case 'credit':
@@ -175,7 +180,58 @@ export function decodeJson(frame: Frame): Decoded {
     }
     case 'event':
       if (typeof value.event !== 'string') return fail('event: field "event" must be a string');
-      return ok({ type: 'event', event: value.event, payload: value.payload });
+      if (value.channel !== undefined && !isChannel(value.channel))
+        return fail('event: field "channel" must be a channel number');
+      return ok({
+        type: 'event',
+        event: value.event,
+        payload: value.payload,
+        ...(value.channel === undefined ? {} : { channel: value.channel as number }),
+      });
+    case 'open':
+      if (!isCallId(value.id)) return fail('open: field "id" must be a call id');
+      if (typeof value.service !== 'string') return fail('open: field "service" must be a string', value.id);
+      if (value.name !== undefined && (typeof value.name !== 'string' || value.name.length > 256))
+        return fail('open: field "name" must be a string of up to 256 chars', value.id);
+      if (value.action !== 'create' && value.action !== 'attach' && value.action !== 'attachOrCreate')
+        return fail('open: field "action" must be "create", "attach" or "attachOrCreate"', value.id);
+      return ok({
+        type: 'open',
+        id: value.id,
+        service: value.service,
+        ...(value.name === undefined ? {} : { name: value.name }),
+        action: value.action,
+      });
+    case 'opened':
+      if (!isCallId(value.id) || !isChannel(value.channel) || !Number.isInteger(value.session))
+        return fail('opened: fields "id", "channel" and "session" are required');
+      if (value.state !== 'created' && value.state !== 'attached')
+        return fail('opened: field "state" must be "created" or "attached"');
+      return ok({
+        type: 'opened',
+        id: value.id,
+        channel: value.channel,
+        session: value.session as number,
+        state: value.state,
+      });
+    case 'closeChannel':
+      if (!isCallId(value.id) || !isChannel(value.channel))
+        return fail('closeChannel: fields "id" and "channel" are required');
+      if (value.action !== 'disconnect' && value.action !== 'tryClose' && value.action !== 'close')
+        return fail('closeChannel: field "action" must be "disconnect", "tryClose" or "close"', value.id);
+      return ok({ type: 'closeChannel', id: value.id, channel: value.channel, action: value.action });
+    case 'channelClosed':
+      if (!isChannel(value.channel)) return fail('channelClosed: field "channel" is required');
+      if (value.id !== undefined && !isCallId(value.id))
+        return fail('channelClosed: field "id" must be a call id');
+      if (value.status !== 'disconnect' && value.status !== 'close' && value.status !== 'nothing')
+        return fail('channelClosed: field "status" must be "disconnect", "close" or "nothing"');
+      return ok({
+        type: 'channelClosed',
+        ...(value.id === undefined ? {} : { id: value.id }),
+        channel: value.channel,
+        status: value.status,
+      });
     case 'goodbye':
       if (typeof value.reason !== 'string') return fail('goodbye: field "reason" must be a string');
       if (value.reconnectUrl !== undefined && typeof value.reconnectUrl !== 'string') {
@@ -382,4 +438,9 @@ function describeWireVersion(wire: unknown): string {
 /** A window or credit: a positive integer, capped so that a peer cannot make the count meaningless. */
 function isCount(value: unknown): value is number {
   return Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 1_000_000;
+}
+
+/** Channel numbers as goval has them: positive int32 (0 is the control channel, never a service). */
+function isChannel(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 2_147_483_647;
 }

@@ -66,6 +66,8 @@ export interface Call {
    * `credit`. Absent: no flow control (only the send buffer limit).
    */
   readonly window?: number;
+  /** Runs the command of the service open on this channel (the command name is the service's local one). */
+  readonly channel?: number;
 }
 
 /** Client → server: the client consumed `items` more items of stream `id`; the server may send as many more. */
@@ -119,8 +121,59 @@ export interface Cancel {
 /** Server → client push. */
 export interface EventMessage {
   readonly type: 'event';
+  /** `<resource>.<event>`, or `<service>.<event>` for a service event on `channel`. */
   readonly event: string;
   readonly payload: unknown;
+  /** The channel of a service event. */
+  readonly channel?: number;
+  /** The goval session rule the event was sent under (0 all, < 0 all but one, > 1 one); a hint for wires. */
+  readonly session?: number;
+}
+
+/** How a channel is opened, as goval's OpenChannel.Action. */
+export type OpenAction = 'create' | 'attach' | 'attachOrCreate';
+
+/** Client → server: open a channel to a service (goval's openChan). */
+export interface OpenChannel {
+  readonly type: 'open';
+  readonly id: CallId;
+  readonly service: string;
+  /** Channels on the same name share one service instance; without a name, a new one is made. */
+  readonly name?: string;
+  readonly action: OpenAction;
+}
+
+/** Server → client: the channel is open; calls and events on it carry `channel`. */
+export interface ChannelOpened {
+  readonly type: 'opened';
+  readonly id: CallId;
+  readonly channel: number;
+  /** This attachment's session id within the service instance. */
+  readonly session: number;
+  readonly state: 'created' | 'attached';
+}
+
+/** How a channel is closed, as goval's CloseChannel.Action. */
+export type CloseAction = 'disconnect' | 'tryClose' | 'close';
+
+/** Client → server: leave or close a channel (goval's closeChan). */
+export interface CloseChannel {
+  readonly type: 'closeChannel';
+  readonly id: CallId;
+  readonly channel: number;
+  readonly action: CloseAction;
+}
+
+/**
+ * Server → client: what closing did (goval's CloseChannelRes): `disconnect` (this session left, the
+ * instance goes on), `close` (the instance is closed), `nothing`. Without `id`: the instance was closed
+ * by another session, and this channel with it.
+ */
+export interface ChannelClosed {
+  readonly type: 'channelClosed';
+  readonly id?: CallId;
+  readonly channel: number;
+  readonly status: 'disconnect' | 'close' | 'nothing';
 }
 
 /** Either direction: are you there? `ts` is the sender's clock in ms since epoch. */
@@ -242,6 +295,8 @@ export type ClientMessage =
   | AuthResponse
   | Reauth
   | Credit
+  | OpenChannel
+  | CloseChannel
   | Call
   | Cancel
   | Ping
@@ -252,6 +307,8 @@ export type ClientMessage =
 export type ServerMessage =
   | Challenge
   | Welcome
+  | ChannelOpened
+  | ChannelClosed
   | Result
   | StreamItem
   | StreamEnd

@@ -188,3 +188,24 @@ describe('Handlers<typeof testProtocol>', () => {
     expectTypeOf<Context<P>['fail']>().returns.toBeNever();
   });
 });
+
+describe('channel types', () => {
+  test('a channel call is typed from its service definition', async () => {
+    const { command, defineProtocol, event, service } = await import('../../src/protocol/index.js');
+    const { z } = await import('zod');
+    const counter = service({
+      commands: { add: command({ input: z.object({ by: z.number() }), output: z.number() }) },
+      events: { bumped: event(z.object({ total: z.number() })) },
+    });
+    const api = defineProtocol({ name: 'c', version: '1.0.0', resources: {}, services: { counter } });
+    type Open = import('../../src/client/index.js').ChannelOf<typeof api, 'counter'>;
+    expectTypeOf<Parameters<Open['call']>[0]>().toEqualTypeOf<'add'>();
+    expectTypeOf<Parameters<Open['call']>[1]>().toEqualTypeOf<{ by: number }>();
+    const call = (channel: Open) => channel.call('add', { by: 1 });
+    expectTypeOf<ReturnType<typeof call>>().toEqualTypeOf<Promise<number>>();
+    // @ts-expect-error: the service has no such command
+    const wrong = (channel: Open) => channel.call('remove', { by: 1 });
+    void wrong;
+    expectTypeOf<Parameters<Open['on']>[0]>().toEqualTypeOf<'bumped'>();
+  });
+});

@@ -10,6 +10,10 @@ const MESSAGE_TYPES: readonly MessageType[] = [
   'auth',
   'reauth',
   'credit',
+  'open',
+  'opened',
+  'closeChannel',
+  'channelClosed',
   'welcome',
   'call',
   'result',
@@ -110,6 +114,7 @@ const fieldValue: fc.Arbitrary<unknown> = fc.oneof(
 
 /** The `command` hint some replies carry for other formats; the JSON wire does not send it. */
 const hint = { command: text };
+const channelNumber = fc.integer({ min: 1, max: 2_147_483_647 });
 
 /** Well-formed messages of every kind, with their optional fields present or not. */
 const wellFormed: Record<MessageType, fc.Arbitrary<Message>> = {
@@ -164,7 +169,42 @@ const wellFormed: Record<MessageType, fc.Arbitrary<Message>> = {
   }),
   reauth: fc.record({ type: fc.constant('reauth'), id: callId, credentials: json }),
   cancel: fc.record({ type: fc.constant('cancel'), id: callId }),
-  event: fc.record({ type: fc.constant('event'), event: text, payload: json }),
+  event: fc.record(
+    { type: fc.constant('event'), event: text, payload: json, channel: channelNumber },
+    { requiredKeys: ['type', 'event', 'payload'] },
+  ),
+  open: fc.record(
+    {
+      type: fc.constant('open'),
+      id: callId,
+      service: text,
+      name: fc.string({ maxLength: 256 }),
+      action: fc.constantFrom('create' as const, 'attach' as const, 'attachOrCreate' as const),
+    },
+    { requiredKeys: ['type', 'id', 'service', 'action'] },
+  ),
+  opened: fc.record({
+    type: fc.constant('opened'),
+    id: callId,
+    channel: channelNumber,
+    session: fc.integer({ min: 2, max: 1_000_000 }),
+    state: fc.constantFrom('created' as const, 'attached' as const),
+  }),
+  closeChannel: fc.record({
+    type: fc.constant('closeChannel'),
+    id: callId,
+    channel: channelNumber,
+    action: fc.constantFrom('disconnect' as const, 'tryClose' as const, 'close' as const),
+  }),
+  channelClosed: fc.record(
+    {
+      type: fc.constant('channelClosed'),
+      id: callId,
+      channel: channelNumber,
+      status: fc.constantFrom('disconnect' as const, 'close' as const, 'nothing' as const),
+    },
+    { requiredKeys: ['type', 'channel', 'status'] },
+  ),
   ping: fc.record({ type: fc.constant('ping'), ts: finite }),
   pong: fc.record({ type: fc.constant('pong'), ts: finite, at: finite }),
   goodbye: fc.record(
