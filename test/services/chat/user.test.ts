@@ -19,6 +19,13 @@ describe('userOf', () => {
     ['a numeric string id', principal({ userId: '42' }), { id: 42, name: 'p-1', roles: [], session: 2 }],
     ['a fractional id', principal({ userId: 1.5 }), { id: 0, name: 'p-1', roles: [], session: 2 }],
     ['a non-numeric id', principal({ userId: 'abc' }), { id: 0, name: 'p-1', roles: [], session: 2 }],
+    ['a negative id', principal({ userId: -5 }), { id: 0, name: 'p-1', roles: [], session: 2 }],
+    [
+      'the largest uint32 id',
+      principal({ userId: 4294967295 }),
+      { id: 4294967295, name: 'p-1', roles: [], session: 2 },
+    ],
+    ['an id past uint32', principal({ userId: 4294967296 }), { id: 0, name: 'p-1', roles: [], session: 2 }],
     ['an infinite id', principal({ userId: Infinity }), { id: 0, name: 'p-1', roles: [], session: 2 }],
     ['a numeric name', principal({ name: 12 }), { id: 0, name: '12', roles: [], session: 2 }],
     [
