@@ -7,6 +7,9 @@ import type { Frame } from '../../../src/wire/format.js';
 
 export const { api } = replit;
 
+/** A Command as @replit/protocol takes it (its field names: `op` where the seed has `ops`). */
+export type TheirCommand = NonNullable<Parameters<typeof api.Command.create>[0]>;
+
 /** What @replit/protocol reads from our frame: only the fields set, enums as numbers, bytes as base64. */
 export function theirs(frame: Frame | null): Record<string, unknown> {
   if (!(frame instanceof Uint8Array)) throw new Error(`expected a binary frame, got ${String(frame)}`);
@@ -14,7 +17,7 @@ export function theirs(frame: Frame | null): Record<string, unknown> {
 }
 
 /** A frame as @replit/protocol encodes the command. */
-export function theirFrame(command: replit.goval.api.ICommand): Uint8Array {
+export function theirFrame(command: TheirCommand): Uint8Array {
   return api.Command.encode(api.Command.create(command)).finish();
 }
 
@@ -29,7 +32,7 @@ export function hex(frame: Frame | null): string {
  */
 export function expectGolden(
   frame: Frame | null,
-  command: replit.goval.api.ICommand,
+  command: TheirCommand,
   fields: Record<string, unknown>,
   expect: (value: unknown) => { toBe(expected: unknown): void; toEqual(expected: unknown): void },
 ): void {
