@@ -1,5 +1,6 @@
 // The ot service: collaborative plain-text editing with operational transform (goval's `ot`).
 export { OtClient, type OtClientOptions, type OtClientState, type OutgoingPacket } from './client.js';
+export { type ConnectOtOptions, connectOtClient } from './connect.js';
 export { crc32 } from './crc32.js';
 export { type Cursor, transformCursor } from './cursor.js';
 export { OtDocument, type OtDocumentOptions, type Packet } from './document.js';

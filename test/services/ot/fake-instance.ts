@@ -57,16 +57,18 @@ export async function fakeInstance(implementation: ServiceImplementation<Def, Ot
       },
     };
     const handlers = implementation.handlers;
+    // Async wrappers: a handler that throws synchronously rejects, as it does behind the runtime.
     return {
       session,
       /** Events this session received so far (taken out). */
       take: () => (inboxes.get(session.id) ?? []).splice(0),
-      link: (input: { path?: string }) => handlers.link(input, ctx),
-      apply: (input: Parameters<typeof handlers.apply>[0]) => handlers.apply(input, ctx),
-      fetch: (input: Parameters<typeof handlers.fetch>[0]) => handlers.fetch(input, ctx),
-      status: () => handlers.status({}, ctx),
-      cursor: (input: Parameters<typeof handlers.cursor>[0]) => handlers.cursor(input, ctx),
-      deleteCursor: (input: Parameters<typeof handlers.deleteCursor>[0]) => handlers.deleteCursor(input, ctx),
+      link: async (input: { path?: string }) => handlers.link(input, ctx),
+      apply: async (input: Parameters<typeof handlers.apply>[0]) => handlers.apply(input, ctx),
+      fetch: async (input: Parameters<typeof handlers.fetch>[0]) => handlers.fetch(input, ctx),
+      status: async () => handlers.status({}, ctx),
+      cursor: async (input: Parameters<typeof handlers.cursor>[0]) => handlers.cursor(input, ctx),
+      deleteCursor: async (input: Parameters<typeof handlers.deleteCursor>[0]) =>
+        handlers.deleteCursor(input, ctx),
       detach: async () => {
         sessions.delete(session.id);
         await implementation.detached?.(hook);
