@@ -29,16 +29,17 @@ afterEach(async () => {
 });
 
 const call = {
-  read: (path: string) => service.handlers.read({ path }, local.context(session)),
-  write: (path: string, text: string) =>
+  read: async (path: string) => service.handlers.read({ path }, local.context(session)),
+  write: async (path: string, text: string) =>
     service.handlers.write({ path, content: b64(text) }, local.context(session)),
-  remove: (path: string) => service.handlers.remove({ path }, local.context(session)),
-  mkdir: (path: string) => service.handlers.mkdir({ path }, local.context(session)),
-  readdir: (path: string) => service.handlers.readdir({ path }, local.context(session)),
-  stat: (path: string) => service.handlers.stat({ path }, local.context(session)),
-  move: (oldPath: string, newPath: string) =>
+  remove: async (path: string) => service.handlers.remove({ path }, local.context(session)),
+  mkdir: async (path: string) => service.handlers.mkdir({ path }, local.context(session)),
+  readdir: async (path: string) => service.handlers.readdir({ path }, local.context(session)),
+  stat: async (path: string) => service.handlers.stat({ path }, local.context(session)),
+  move: async (oldPath: string, newPath: string) =>
     service.handlers.move({ oldPath, newPath }, local.context(session)),
-  subscribe: (paths: string[], who = session) => service.handlers.subscribe({ paths }, local.context(who)),
+  subscribe: async (paths: string[], who = session) =>
+    service.handlers.subscribe({ paths }, local.context(who)),
 };
 
 describe('files: operations', () => {

@@ -81,7 +81,7 @@ export class LocalInstance<D extends ServiceDef, State> {
 }
 
 /** The request error a promise rejects with, or a failure if it resolves. */
-export async function rejection(promise: Promise<unknown>): Promise<RequestError> {
+export async function rejection(promise: unknown): Promise<RequestError> {
   try {
     await promise;
   } catch (error) {

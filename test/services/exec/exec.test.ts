@@ -1,0 +1,241 @@
+import { realpath } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { describe, expect, it, vi } from 'vitest';
+import { RequestError } from '../../../src/protocol/errors.js';
+import { type ExecOptions, exec, MINIMAL_ENV, signalExitCode } from '../../../src/services/exec/index.js';
+import type { ExecItem } from '../../../src/services/exec/service.js';
+import { LocalInstance } from '../files/service-context.js';
+
+const node = process.execPath;
+
+async function start(options: ExecOptions) {
+  const service = exec(options);
+  const local = await LocalInstance.start(service, 'main');
+  const session = await local.attach();
+  return {
+    run(input: { args: string[]; env?: Record<string, string> }, signal?: AbortSignal) {
+      return service.handlers.run(input, local.context(session, signal)) as AsyncGenerator<ExecItem>;
+    },
+  };
+}
+
+/** Every item, and the error the stream ended with, if any. */
+async function collect(items: AsyncIterable<ExecItem>): Promise<{ items: ExecItem[]; error?: RequestError }> {
+  const seen: ExecItem[] = [];
+  try {
+    for await (const item of items) seen.push(item);
+  } catch (error) {
+    if (error instanceof RequestError) return { items: seen, error };
+    throw error;
+  }
+  return { items: seen };
+}
+
+/** stdout and stderr joined, and the exit, whatever the chunking. */
+function joined(items: ExecItem[]) {
+  let output = '';
+  let error = '';
+  for (const item of items.slice(0, -1)) {
+    if (item.kind === 'output') output += item.data;
+    else if (item.kind === 'error') error += item.data;
+    else throw new Error('exit before the last item');
+  }
+  return { output, error, last: items.at(-1) };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('exec: who may run what', () => {
+  it('is disabled unless enabled', async () => {
+    for (const options of [{}, { enabled: false, allow: ['/bin/echo'] }]) {
+      const { error } = await collect((await start(options)).run({ args: ['/bin/echo', 'x'] }));
+      expect([error?.code, error?.message]).toEqual([
+        'EXEC_DISABLED',
+        'Running programs is disabled on this server',
+      ]);
+    }
+  });
+
+  it('runs only programs on the allow-list, by exact name or path', async () => {
+    const service = await start({ enabled: true, allow: ['/bin/echo', 'node'] });
+    for (const program of ['echo', '/usr/bin/echo', './echo', '/bin/echo ', 'sh', '/bin/sh']) {
+      const { items, error } = await collect(service.run({ args: [program, 'x'] }));
+      expect([items, error?.code, error?.message, error?.data]).toEqual([
+        [],
+        'COMMAND_NOT_ALLOWED',
+        `${JSON.stringify(program)} is not allowed`,
+        { program },
+      ]);
+    }
+  });
+
+  it('looks a bare name up on the server PATH, never the caller’s', async () => {
+    const service = await start({ enabled: true, allow: ['echo'] });
+    const { items } = await collect(service.run({ args: ['echo', 'found'], env: { PATH: '/nonexistent' } }));
+    expect(items).toEqual([
+      { kind: 'output', data: 'found\n' },
+      { kind: 'exit', code: 0 },
+    ]);
+  });
+
+  it('fails with EXEC_FAILED when an allowed program does not exist', async () => {
+    const service = await start({ enabled: true, allow: ['no-such-program-here', '/no/such/program'] });
+    for (const program of ['no-such-program-here', '/no/such/program']) {
+      const { error } = await collect(service.run({ args: [program] }));
+      expect([error?.code, error?.message]).toEqual([
+        'EXEC_FAILED',
+        `${JSON.stringify(program)} was not found`,
+      ]);
+    }
+  });
+});
+
+describe('exec: running', () => {
+  it('streams stdout then reports the exit code', async () => {
+    const service = await start({ enabled: true, allow: ['/bin/echo'] });
+    expect(await collect(service.run({ args: ['/bin/echo', 'hello', 'world'] }))).toEqual({
+      items: [
+        { kind: 'output', data: 'hello world\n' },
+        { kind: 'exit', code: 0 },
+      ],
+    });
+  });
+
+  it('passes arguments without a shell', async () => {
+    const service = await start({ enabled: true, allow: ['/bin/echo'] });
+    const { items } = await collect(service.run({ args: ['/bin/echo', '$HOME; ls', '`id`', '*'] }));
+    expect(items).toEqual([
+      { kind: 'output', data: '$HOME; ls `id` *\n' },
+      { kind: 'exit', code: 0 },
+    ]);
+  });
+
+  it('separates stdout from stderr and reports a non-zero exit', async () => {
+    const service = await start({ enabled: true, allow: [node] });
+    const script =
+      'process.stdout.write("out 1\\n"); process.stderr.write("err 1\\n"); process.stdout.write("out 2\\n"); process.exitCode = 3';
+    const { items } = await collect(service.run({ args: [node, '-e', script] }));
+    expect(joined(items)).toEqual({
+      output: 'out 1\nout 2\n',
+      error: 'err 1\n',
+      last: { kind: 'exit', code: 3 },
+    });
+  });
+
+  it('decodes a UTF-8 character split across two chunks whole', async () => {
+    const service = await start({ enabled: true, allow: [node] });
+    // The two bytes of "é" in separate writes, the second only after the first was flushed.
+    const script =
+      'process.stdout.write(Buffer.from([0xc3]), () => setTimeout(() => process.stdout.write(Buffer.from([0xa9, 0x21])), 20))';
+    const { items } = await collect(service.run({ args: [node, '-e', script] }));
+    expect(items).toEqual([
+      { kind: 'output', data: 'é!' },
+      { kind: 'exit', code: 0 },
+    ]);
+  });
+
+  it('starts from a minimal environment: the server’s variables over it, the caller’s over those', async () => {
+    const service = await start({ enabled: true, allow: [node], env: { SERVER: 's', LANG: 'en_US.UTF-8' } });
+    const { items } = await collect(
+      service.run({
+        args: [node, '-e', 'process.stdout.write(JSON.stringify(process.env))'],
+        env: { CALLER: 'c', SERVER: 'overridden' },
+      }),
+    );
+    const { output, last } = joined(items);
+    expect(JSON.parse(output)).toEqual({
+      ...MINIMAL_ENV,
+      LANG: 'en_US.UTF-8',
+      SERVER: 'overridden',
+      CALLER: 'c',
+    });
+    expect(last).toEqual({ kind: 'exit', code: 0 });
+  });
+
+  it('runs in the configured working directory', async () => {
+    const cwd = await realpath(tmpdir());
+    const service = await start({ enabled: true, allow: [node], cwd });
+    const { items } = await collect(
+      service.run({ args: [node, '-e', 'process.stdout.write(process.cwd())'] }),
+    );
+    expect(items).toEqual([
+      { kind: 'output', data: cwd },
+      { kind: 'exit', code: 0 },
+    ]);
+  });
+
+  it('reports a death by signal as 128 + its number', async () => {
+    const service = await start({ enabled: true, allow: [node] });
+    const { items } = await collect(
+      service.run({ args: [node, '-e', 'process.kill(process.pid, "SIGKILL")'] }),
+    );
+    expect(items).toEqual([{ kind: 'exit', code: 137 }]);
+    expect([signalExitCode('SIGTERM'), signalExitCode('SIGINT')]).toEqual([143, 130]);
+  });
+});
+
+describe('exec: stopping', () => {
+  it('kills the process (SIGTERM) when the call is cancelled', async () => {
+    const service = await start({ enabled: true, allow: [node] });
+    const cancel = new AbortController();
+    const items = service.run(
+      { args: [node, '-e', 'console.log(process.pid); setInterval(() => {}, 1000)'] },
+      cancel.signal,
+    );
+    const first = await items.next();
+    const pid = Number((first.value as { data: string }).data);
+    expect(alive(pid)).toBe(true);
+    cancel.abort();
+    expect(await collect(items)).toEqual({ items: [{ kind: 'exit', code: 143 }] });
+    expect(alive(pid)).toBe(false);
+  });
+
+  it('sends SIGKILL after the grace to a process that ignores SIGTERM', async () => {
+    const service = await start({ enabled: true, allow: [node], killGraceMs: 50 });
+    const cancel = new AbortController();
+    const script = 'process.on("SIGTERM", () => {}); console.log("ready"); setInterval(() => {}, 1000)';
+    const items = service.run({ args: [node, '-e', script] }, cancel.signal);
+    expect((await items.next()).value).toEqual({ kind: 'output', data: 'ready\n' });
+    cancel.abort();
+    expect(await collect(items)).toEqual({ items: [{ kind: 'exit', code: 137 }] });
+  });
+
+  it('kills what the process started too, and kills when the reader stops', async () => {
+    const service = await start({ enabled: true, allow: ['/bin/sh'] });
+    const items = service.run({ args: ['/bin/sh', '-c', 'sleep 30 & echo $!; wait'] });
+    const first = await items.next();
+    const grandchild = Number((first.value as { data: string }).data);
+    expect(alive(grandchild)).toBe(true);
+    await items.return(undefined);
+    await vi.waitFor(() => expect(alive(grandchild)).toBe(false), { timeout: 5000, interval: 10 });
+  });
+
+  it('fails with EXEC_TIMEOUT and kills a process that runs too long', async () => {
+    const service = await start({ enabled: true, allow: [node], timeoutMs: 100 });
+    const { items, error } = await collect(
+      service.run({ args: [node, '-e', 'console.log("started"); setInterval(() => {}, 1000)'] }),
+    );
+    expect(items).toEqual([{ kind: 'output', data: 'started\n' }]);
+    expect([error?.code, error?.message, error?.data]).toEqual([
+      'EXEC_TIMEOUT',
+      `${JSON.stringify(node)} ran longer than 100 ms`,
+      { timeoutMs: 100 },
+    ]);
+  });
+
+  it('fails with EXEC_OUTPUT_LIMIT and kills a process that writes too much', async () => {
+    const service = await start({ enabled: true, allow: [node], maxOutputBytes: 10 });
+    const script =
+      'process.stdout.write("12345", () => setTimeout(() => { process.stdout.write("x".repeat(100)); setInterval(() => {}, 1000) }, 20))';
+    const { items, error } = await collect(service.run({ args: [node, '-e', script] }));
+    expect(items).toEqual([{ kind: 'output', data: '12345' }]);
+    expect([error?.code, error?.data]).toEqual(['EXEC_OUTPUT_LIMIT', { maxOutputBytes: 10 }]);
+  });
+});
