@@ -182,6 +182,28 @@ describe('chat over the in-memory transport', () => {
     });
   });
 
+  test('two rooms on one connection are separate: messages and scrollback stay in their room', async () => {
+    await start();
+    const ada = await enter('Ada', 1);
+    const bob = await enter('Bob', 2);
+    const adaRandom = await ada.client.openChannel('chat', { name: 'random' });
+    const bobRandom = await bob.client.openChannel('chat', { name: 'random' });
+    const inRandom: unknown[] = [];
+    bobRandom.on('message', (message) => inRandom.push(message));
+    expect([adaRandom.number, adaRandom.session, bobRandom.number, bobRandom.session]).toEqual([2, 2, 2, 3]);
+    await adaRandom.call('send', { text: 'off topic' });
+    await ada.channel.call('send', { text: 'on topic' });
+    await until(() => inRandom.length === 1 && bob.heard.length === 1, 2000, 'both messages');
+    expect(inRandom).toEqual([{ username: 'Ada', text: 'off topic' }]);
+    expect(bob.heard).toEqual([['message', { username: 'Ada', text: 'on topic' }]]);
+    expect(await bobRandom.call('scrollback', {})).toEqual({
+      messages: [{ username: 'Ada', text: 'off topic' }],
+    });
+    expect(await bob.channel.call('scrollback', {})).toEqual({
+      messages: [{ username: 'Ada', text: 'on topic' }],
+    });
+  });
+
   test('a room ends with its last session: the name reopens as a new room with an empty scrollback', async () => {
     await start();
     const ada = await enter('Ada', 1);
