@@ -7,6 +7,7 @@ import { versionMismatch } from '../protocol/version.js';
 import type { Socket, UpgradeRequest } from '../transport/socket.js';
 import type { Decoded, Frame } from '../wire/format.js';
 import type {
+  Call,
   CallId,
   Message,
   Publish,
@@ -22,6 +23,7 @@ import { dispatch } from './dispatch.js';
 import { newTraceId, toErrorMessage } from './errors.js';
 import type { ConnectionInfo } from './handlers.js';
 import { TokenBucket } from './rate-limit.js';
+import { Recording } from './recording.js';
 import type { Runtime } from './runtime.js';
 
 type State = 'hello' | 'authenticating' | 'challenge' | 'open' | 'closed';
@@ -95,6 +97,17 @@ export class Connection implements ConnectionInfo {
     return this.state === 'open';
   }
 
+  /** The traffic recording running on this connection (goval's VCR), if any. */
+  recording: Recording | undefined;
+
+  /** The channel a message belongs to: its own field, or the channel of the call it answers. */
+  private channelOf(message: Message): number | undefined {
+    if ('channel' in message && typeof message.channel === 'number') return message.channel;
+    if ('id' in message && message.id !== undefined && message.type !== 'call')
+      return this.inFlight.get(message.id)?.channel;
+    return undefined;
+  }
+
   /** Calls running on one channel: they end when it closes. */
   *channelCalls(channel: number): Iterable<CallControl> {
     for (const control of this.inFlight.values()) if (control.channel === channel) yield control;
@@ -129,7 +142,9 @@ export class Connection implements ConnectionInfo {
       );
       return;
     }
-    if (frame !== null) this.sendFrame(frame);
+    if (frame === null) return;
+    this.recording?.record('out', message, this.channelOf(message));
+    this.write(frame);
   }
 
   /**
@@ -151,6 +166,15 @@ export class Connection implements ConnectionInfo {
 
   /** Sends an already encoded frame (a broadcast encodes once for all). Enforces the send buffer limit. */
   sendFrame(frame: Frame, utf8?: Uint8Array): void {
+    if (this.recording && this.state !== 'closed') {
+      // Broadcast frames come encoded: a recording decodes them back (only while one is running).
+      const decoded = this.decode(frame);
+      if (decoded.ok) this.recording.record('out', decoded.message, this.channelOf(decoded.message));
+    }
+    this.write(frame, utf8);
+  }
+
+  private write(frame: Frame, utf8?: Uint8Array): void {
     if (this.state === 'closed') return;
     if (utf8 && this.socket.sendText) this.socket.sendText(utf8);
     else this.socket.send(frame);
@@ -202,6 +226,7 @@ export class Connection implements ConnectionInfo {
       return;
     }
     const message = decoded.message;
+    this.recording?.record('in', message, this.channelOf(message));
     if (this.state === 'open') this.receiveOpen(message, debt, now);
     else this.receiveHandshake(message);
   }
@@ -221,6 +246,7 @@ export class Connection implements ConnectionInfo {
     switch (message.type) {
       case 'call':
         if (debt > 0) this.rateLimited(message.id);
+        else if (message.command.startsWith('$vcr.')) this.recordingCommand(message);
         else dispatch(this, message);
         return;
       case 'subscribe':
@@ -307,6 +333,51 @@ export class Connection implements ConnectionInfo {
         ...(principal.expiresAt === undefined ? {} : { expiresAt: principal.expiresAt }),
       },
     });
+  }
+
+  /**
+   * The in-band recording commands (goval's startVCR / readVCR), when the server allows them:
+   * `$vcr.start {channel?}`, `$vcr.read {}` → `{ entries, dropped }`, `$vcr.stop {}`.
+   */
+  private recordingCommand(call: Call): void {
+    const reply = (output: unknown) =>
+      this.send({ type: 'result', id: call.id, output, command: call.command });
+    const options = this.runtime.recording;
+    if (!options.inBand) {
+      this.send({
+        type: 'error',
+        id: call.id,
+        code: 'UNKNOWN_COMMAND',
+        message: `unknown command "${call.command}"`,
+      });
+      return;
+    }
+    const input = (typeof call.input === 'object' && call.input !== null ? call.input : {}) as {
+      channel?: unknown;
+    };
+    switch (call.command) {
+      case '$vcr.start':
+        this.recording = new Recording({
+          ...(Number.isInteger(input.channel) ? { channel: input.channel as number } : {}),
+          maxEntries: options.maxEntries,
+        });
+        reply(null);
+        return;
+      case '$vcr.read':
+        reply({ entries: this.recording?.entries ?? [], dropped: this.recording?.dropped ?? 0 });
+        return;
+      case '$vcr.stop':
+        this.recording = undefined;
+        reply(null);
+        return;
+      default:
+        this.send({
+          type: 'error',
+          id: call.id,
+          code: 'UNKNOWN_COMMAND',
+          message: `unknown command "${call.command}"`,
+        });
+    }
   }
 
   private rateLimited(id: CallId): void {

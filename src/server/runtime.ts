@@ -30,6 +30,8 @@ export interface Runtime {
   readonly validateOutput: boolean;
   readonly pusher: Pusher<any>;
   readonly topics: TopicHub;
+  /** Traffic recording (goval's VCR): whether clients may start one, and its bound. */
+  readonly recording: { readonly inBand: boolean; readonly maxEntries?: number };
   /** Service instances and the channels attached to them. */
   readonly channels: ChannelHub;
   /** Where idempotent calls are remembered: the broker's store, shared by every node on it. */

@@ -31,6 +31,7 @@ import { newTraceId } from './errors.js';
 import type { ConnectionInfo, Handlers, Pusher } from './handlers.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { consoleLogger, type Logger } from './logger.js';
+import { type RecordedMessage, Recording, type RecordingOptions } from './recording.js';
 import type { Route, Runtime } from './runtime.js';
 import type { ServiceImplementation } from './service-types.js';
 import { TopicHub } from './topics.js';
@@ -60,6 +61,12 @@ export interface ServerOptions<P extends Protocol<any>> {
   readonly logger?: Logger;
   /** Check handler outputs and stream items against their schemas (a mismatch is INTERNAL). Default true. */
   readonly validateOutput?: boolean;
+  /**
+   * Traffic recording (goval's VCR). `inBand`: clients may start and read a recording of their own
+   * connection with the `$vcr.start` / `$vcr.read` / `$vcr.stop` commands (goval's startVCR / readVCR);
+   * off by default. The server can always record with `server.startRecording(connectionId)`.
+   */
+  readonly recording?: { readonly inBand?: boolean; readonly maxEntries?: number };
   /**
    * Implementations of the protocol's services, by name: `{ chat: chat(), files: files({ root }) }`.
    * A service without one cannot be opened (UNKNOWN_SERVICE).
@@ -130,6 +137,7 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
       get channels() {
         return server.channels;
       },
+      recording: { inBand: options.recording?.inBand ?? false, maxEntries: options.recording?.maxEntries },
       opened: (connection) => this.register(connection),
       closed: (connection, code, reason) => this.unregister(connection, code, reason),
       settled: () => {
@@ -179,6 +187,22 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
     const connection = this.connections.get(connectionId);
     if (!connection) return undefined;
     return { bufferedBytes: connection.bufferedAmount, heldPublications: this.topics.heldFor(connection) };
+  }
+
+  /** Starts recording a connection's traffic (or one channel's); replaces a recording already running. */
+  startRecording(connectionId: string, options: RecordingOptions = {}): boolean {
+    const connection = this.connections.get(connectionId);
+    if (!connection) return false;
+    connection.recording = new Recording(options);
+    return true;
+  }
+
+  /** The entries recorded so far on a connection; `stop` ends the recording. */
+  readRecording(connectionId: string, stop = false): RecordedMessage[] | undefined {
+    const connection = this.connections.get(connectionId);
+    const entries = connection?.recording?.entries;
+    if (stop && connection) connection.recording = undefined;
+    return entries ? [...entries] : undefined;
   }
 
   /** Open connections (handshake completed). */

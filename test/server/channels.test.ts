@@ -212,3 +212,25 @@ describe('channels', () => {
     ]);
   });
 });
+
+describe('recording one channel', () => {
+  test("keeps that channel's calls, replies and events, and nothing of the others", async () => {
+    await start();
+    const a = client();
+    const first = await a.openChannel('counter', { name: 'one' });
+    const second = await a.openChannel('counter', { name: 'two' });
+    expect(server.startRecording(a.connectionId!, { channel: first.number })).toBe(true);
+    await first.call('add', { by: 1 });
+    await second.call('add', { by: 1 });
+    await first.call('tell', { text: 'hi', to: 'all' });
+    await a.call('misc.ping', {});
+    const entries = server.readRecording(a.connectionId!)!;
+    expect(entries.map((e) => [e.direction, e.message.type, e.channel])).toEqual([
+      ['in', 'call', 1],
+      ['out', 'result', 1],
+      ['in', 'call', 1],
+      ['out', 'event', 1],
+      ['out', 'result', 1],
+    ]);
+  });
+});

@@ -1,0 +1,48 @@
+import type { Message } from '../wire/message.js';
+
+/** One recorded message (goval's VCREntry): when, which way, and what. */
+export interface RecordedMessage {
+  /** Milliseconds since epoch, on the server's clock. */
+  readonly timestamp: number;
+  /** `in`: from the client; `out`: to the client. */
+  readonly direction: 'in' | 'out';
+  readonly message: Message;
+  /** The channel it belongs to, for service traffic. */
+  readonly channel?: number;
+}
+
+export interface RecordingOptions {
+  /** Record only this channel's traffic (its calls, their replies, its events and its close). */
+  readonly channel?: number;
+  /** Oldest entries are dropped past this many. Default 10 000. */
+  readonly maxEntries?: number;
+}
+
+/** Default bound of one recording: a forgotten recording must not grow without end. */
+export const DEFAULT_RECORDING_ENTRIES = 10_000;
+
+/**
+ * The traffic of one connection (or one of its channels) with time and direction: goval's VCR.
+ * Bounded: past `maxEntries` the oldest entries go and `dropped` counts them.
+ */
+export class Recording {
+  readonly entries: RecordedMessage[] = [];
+  dropped = 0;
+  readonly startedAt = Date.now();
+
+  constructor(readonly options: RecordingOptions = {}) {}
+
+  record(direction: 'in' | 'out', message: Message, channel: number | undefined): void {
+    if (this.options.channel !== undefined && channel !== this.options.channel) return;
+    this.entries.push({
+      timestamp: Date.now(),
+      direction,
+      message,
+      ...(channel === undefined ? {} : { channel }),
+    });
+    if (this.entries.length > (this.options.maxEntries ?? DEFAULT_RECORDING_ENTRIES)) {
+      this.entries.shift();
+      this.dropped++;
+    }
+  }
+}
