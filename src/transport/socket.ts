@@ -22,8 +22,8 @@ export interface Socket {
   sendText?(utf8: Uint8Array): void;
   /** Starts the closing handshake. `reason` is cut to the 123 bytes a close frame can hold. */
   close(code: number, reason?: string): void;
-  /** Sends a WebSocket ping frame, for wires that have no ping message of their own. Optional. */
-  ping?(): void;
+  /** Sends a WebSocket ping frame (with an optional payload, e.g. Buster's `[1]`), for wires that have no ping message of their own. Optional. */
+  ping?(data?: Uint8Array): void;
   /** Drops the connection without a closing handshake, for a peer that has stopped reading. */
   terminate(): void;
   /** Bytes accepted by `send` but not yet handed to the network: how far the peer lags behind. */

@@ -119,8 +119,8 @@ function wrap(ws: WebSocket): Socket {
     terminate() {
       ws.terminate();
     },
-    ping() {
-      if (ws.readyState === ws.OPEN) ws.ping();
+    ping(data?: Uint8Array) {
+      if (ws.readyState === ws.OPEN) ws.ping(data);
     },
     get bufferedAmount() {
       return ws.bufferedAmount;

@@ -377,8 +377,7 @@ export class BusterConnection {
   private startLiveness(): void {
     const { pingIntervalMs, pongTimeoutMs, idleTimeoutMs } = this.runtime.settings;
     this.pingTimer = setInterval(() => {
-      const socket = this.socket as Socket & { ping?: (data?: Uint8Array) => void };
-      socket.ping?.(PING_PAYLOAD);
+      this.socket.ping?.(PING_PAYLOAD);
       this.pongTimer ??= setTimeout(
         () => this.close(BUSTER_CLOSE.PONG_TIMEOUT.code, BUSTER_CLOSE.PONG_TIMEOUT.reason),
         pongTimeoutMs,

@@ -13,4 +13,3 @@ export * from './router.js';
 export * from './server.js';
 export * from './settings.js';
 export * from './streams.js';
-export * from './transport.js';

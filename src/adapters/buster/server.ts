@@ -4,6 +4,7 @@ import { describeIssues, validate } from '../../protocol/schema.js';
 import type { Pusher } from '../../server/handlers.js';
 import { consoleLogger, type Logger } from '../../server/logger.js';
 import type { ServerTransport, Socket, UpgradeRequest } from '../../transport/socket.js';
+import { wsServerTransport } from '../../transport/ws-server.js';
 import { encodeResponse } from '../../wire/buster/codec.js';
 import type { WsResponseMessage } from '../../wire/buster/message.js';
 import { protocolEvent, type RouteNaming } from '../../wire/buster/routes.js';
@@ -15,7 +16,6 @@ import { MemoryStreamBus } from './memory-bus.js';
 import { WsRouter } from './router.js';
 import { BUSTER_CLOSE, BUSTER_SETTINGS, type BusterSettings } from './settings.js';
 import { sendWsMessage } from './streams.js';
-import { busterWsTransport } from './transport.js';
 
 export interface BusterServerOptions<P extends Protocol<any>> {
   readonly protocol: P;
@@ -212,7 +212,7 @@ export async function createBusterServer<P extends Protocol<any>>(
   const transport =
     options.transport ??
     (options.port !== undefined || options.server
-      ? busterWsTransport({
+      ? wsServerTransport({
           port: options.port,
           host: options.host,
           server: options.server,
