@@ -54,6 +54,7 @@ function statusOf(state: OtState) {
   const { document } = state;
   return {
     contents: document.contents,
+    ...(state.path === undefined ? {} : { path: state.path }),
     version: document.version,
     crc32: document.crc32,
     cursors: [...state.cursors.values()],
@@ -185,6 +186,11 @@ export function ot(options: OtOptions = {}): ServiceImplementation<typeof otServ
         }
         ctx.state.cursors.delete(id);
         ctx.instance.emit('cursorDeleted', { id }, { except: ctx.session.id });
+        return null;
+      },
+      async flush(_input, ctx) {
+        // Edits applied while a save runs start another: wait until none is left.
+        while (ctx.state.saving) await ctx.state.saving;
         return null;
       },
     },

@@ -31,6 +31,8 @@ export const CursorSchema = z.object({
 /** The whole state of a document (goval's `OTStatus`, plus the crc32). */
 export const StatusSchema = z.object({
   contents: z.string(),
+  /** The linked file's path, if `link {path}` linked one (goval's `linkedFile`). */
+  path: z.string().optional(),
   version: Count,
   crc32: Count,
   cursors: z.array(CursorSchema),
@@ -46,6 +48,7 @@ export const StatusSchema = z.object({
  * - `status {}` → the status.
  * - `cursor {position, selectionStart, selectionEnd, id?}` → `{id}`; the others get event `cursor`.
  * - `deleteCursor {id}` → null; the others get event `cursorDeleted`.
+ * - `flush {}` → null once the linked file holds every applied edit (goval's `flush`).
  */
 export const otService = service({
   description: 'Collaborative plain-text editing with operational transform',
@@ -70,6 +73,7 @@ export const otService = service({
       output: z.object({ id: z.string() }),
     }),
     deleteCursor: command({ input: z.object({ id: z.string() }), output: z.null() }),
+    flush: command({ input: z.object({}), output: z.null() }),
   },
   events: {
     ot: event(PacketSchema, { description: 'A packet another session applied' }),

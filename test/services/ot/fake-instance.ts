@@ -66,6 +66,7 @@ export async function fakeInstance(implementation: ServiceImplementation<Def, Ot
       apply: async (input: Parameters<typeof handlers.apply>[0]) => handlers.apply(input, ctx),
       fetch: async (input: Parameters<typeof handlers.fetch>[0]) => handlers.fetch(input, ctx),
       status: async () => handlers.status({}, ctx),
+      flush: async () => handlers.flush({}, ctx),
       cursor: async (input: Parameters<typeof handlers.cursor>[0]) => handlers.cursor(input, ctx),
       deleteCursor: async (input: Parameters<typeof handlers.deleteCursor>[0]) =>
         handlers.deleteCursor(input, ctx),

@@ -163,6 +163,7 @@ describe('ot service handlers', () => {
     const a = await attach(ada);
     expect(await a.link({ path: 'a.txt' })).toEqual({
       contents: 'contents of a.txt',
+      path: 'a.txt',
       version: 0,
       crc32: crc32('contents of a.txt'),
       cursors: [],
@@ -170,8 +171,10 @@ describe('ot service handlers', () => {
     await a.apply({ version: 0, ops: [{ insert: '1' }] });
     await a.apply({ version: 1, ops: [{ insert: '2' }] });
     await a.apply({ version: 2, ops: [{ insert: '3' }] });
+    const flushed = a.flush();
     release();
-    await state.saving;
+    expect(await flushed).toBeNull();
+    expect(state.saving).toBeUndefined();
     expect(saved).toEqual(['a.txt: 1contents of a.txt', 'a.txt: 321contents of a.txt']);
     // A second link to the same path gets the current status.
     expect((await a.link({ path: 'a.txt' })).version).toBe(3);
