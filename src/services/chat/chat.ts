@@ -72,6 +72,7 @@ export class ChatRoom {
       .sort((a, b) => a.session - b.session);
   }
 
+  /** Cancels every typing timeout: a room that is gone says nothing more. */
   dispose(): void {
     for (const session of this.typing) this.stopTyping(session);
   }

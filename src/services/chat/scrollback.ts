@@ -17,10 +17,12 @@ export class Scrollback<T> {
       throw new TypeError(`scrollback capacity must be a non-negative integer, got ${capacity}`);
   }
 
+  /** How many items it holds now (at most `capacity`). */
   get size(): number {
     return this.ring.length;
   }
 
+  /** Adds an item as the newest, forgetting the oldest when full. */
   append(item: T): void {
     if (this.capacity === 0) return;
     if (this.ring.length < this.capacity) {
