@@ -12,6 +12,7 @@ import {
   readyBody,
   redirectBody,
 } from './control.js';
+import { addressOf, callIdOf } from './ids.js';
 import type { GovalRequest, GovalServiceMapping } from './mapping.js';
 import { chatMapping } from './services/chat.js';
 import { execMapping } from './services/exec.js';
@@ -42,12 +43,16 @@ export interface GovalWireOptions {
 }
 
 /**
- * The command hint of an error that answers an `open`: it becomes `openChanRes{state: ERROR}` on
- * channel 0 rather than an `error` body.
+ * The command hint of an error that answers an `open` (`<service>.$open`, as the server names it):
+ * it becomes `openChanRes{state: ERROR}` on channel 0 rather than an `error` body.
  */
-export const OPEN_COMMAND_HINT = 'open';
+export const OPEN_COMMAND_SUFFIX = '.$open';
 
-/** Replies and errors carry the channel of their call, when the server sets it (see docs/goval.md). */
+function isOpenHint(command: string | undefined): boolean {
+  return command !== undefined && (command === 'open' || command.endsWith(OPEN_COMMAND_SUFFIX));
+}
+
+/** Replies and errors may carry the channel of their call (see docs/goval.md); the id names it too. */
 type OnChannel = { readonly channel?: number };
 
 /**
@@ -60,17 +65,32 @@ type OnChannel = { readonly channel?: number };
 export function govalWire(options: GovalWireOptions = {}): WireFormat {
   const services = options.services ?? govalServiceMappings;
   const requests = indexRequests(services);
-  // Commands without a ref still need a call id: numbers, which never collide with refs (strings).
+  // Numbers the call ids of commands sent without a ref.
   let lastGeneratedId = 0;
 
-  function frame(channel: number, body: BodyInit, id?: CallId, session = 0): Uint8Array {
-    return encodeCommand({ channel, session, body, ...(typeof id === 'string' ? { ref: id } : {}) });
+  function frame(channel: number, body: BodyInit, ref?: string, session = 0): Uint8Array {
+    return encodeCommand({ channel, session, body, ...(ref === undefined ? {} : { ref }) });
   }
 
-  /** A reply on the call's channel. `ok` to a call without a ref is not sent: nothing waits for it. */
-  function reply(message: { readonly id: CallId } & OnChannel, body: BodyInit): Uint8Array | null {
-    if (body.case === 'ok' && typeof message.id === 'number') return null;
-    return frame(message.channel ?? CONTROL_CHANNEL, body, message.id);
+  /** A control reply: channel 0, the ref the id names. */
+  function control(id: CallId | undefined, body: BodyInit, session = 0): Uint8Array {
+    return frame(CONTROL_CHANNEL, body, addressOf(id).ref, session);
+  }
+
+  /**
+   * A reply on the call's channel (the message's own `channel` if the server sets one, else the id's),
+   * echoing its ref. `ok` to a command sent without a ref is not sent: nothing waits for it.
+   */
+  function reply(
+    message: { readonly id?: CallId } & OnChannel,
+    body: BodyInit,
+    answers = true,
+  ): Uint8Array | null {
+    const address = addressOf(message.id);
+    const channel = message.channel ?? address.channel ?? CONTROL_CHANNEL;
+    if (!answers) return frame(channel, body);
+    if (body.case === 'ok' && address.ref === undefined) return null;
+    return frame(channel, body, address.ref);
   }
 
   function member(hint: string | undefined): { mapping?: GovalServiceMapping; name: string } {
@@ -80,36 +100,30 @@ export function govalWire(options: GovalWireOptions = {}): WireFormat {
     return { mapping: services[hint.slice(0, dot)], name: hint.slice(dot + 1) };
   }
 
-  function encodeError(message: ErrorMessage & OnChannel): Uint8Array {
+  function encodeError(message: ErrorMessage & OnChannel): Uint8Array | null {
     const text = message.message || message.code;
-    if (message.command === OPEN_COMMAND_HINT)
-      return frame(CONTROL_CHANNEL, openFailedBody(text), message.id);
-    return frame(message.channel ?? CONTROL_CHANNEL, { case: 'error', value: text }, message.id);
+    if (isOpenHint(message.command)) return control(message.id, openFailedBody(text));
+    return reply(message, { case: 'error', value: text });
   }
 
   function encode(message: Message): Frame | null {
     switch (message.type) {
       case 'welcome':
-        return frame(CONTROL_CHANNEL, readyBody());
+        return control(undefined, readyBody());
       case 'goodbye':
         // Without a URL there is nothing goval can say: the close code that follows tells the client.
         return message.reconnectUrl === undefined
           ? null
-          : frame(CONTROL_CHANNEL, redirectBody(message.reconnectUrl));
+          : control(undefined, redirectBody(message.reconnectUrl));
       case 'ping':
         // goval pings carry no time, and crosis does not answer them: the server pings at the WebSocket level.
         return null;
       case 'pong':
-        return frame(CONTROL_CHANNEL, pongBody());
+        return control(undefined, pongBody());
       case 'opened':
-        return frame(
-          CONTROL_CHANNEL,
-          openedBody(message.channel, message.state),
-          message.id,
-          message.session,
-        );
+        return control(message.id, openedBody(message.channel, message.state), message.session);
       case 'channelClosed':
-        return frame(CONTROL_CHANNEL, closedBody(message.channel, message.status), message.id);
+        return control(message.id, closedBody(message.channel, message.status));
       case 'result': {
         const { mapping, name } = member(message.command);
         return reply(message, mapping?.results?.[name]?.(message.output) ?? okBody());
@@ -119,8 +133,7 @@ export function govalWire(options: GovalWireOptions = {}): WireFormat {
         const item = mapping?.items?.[name]?.(message.item);
         // A stream goval has no body for is not sent item by item; its end still answers.
         if (item === undefined) return null;
-        if (item.answers) return reply(message, item.body);
-        return frame((message as OnChannel).channel ?? CONTROL_CHANNEL, item.body);
+        return reply(message, item.body, item.answers);
       }
       case 'end': {
         const { mapping, name } = member(message.command);
@@ -149,7 +162,7 @@ export function govalWire(options: GovalWireOptions = {}): WireFormat {
     if (!decoded.ok) return fail(`not a goval Command: ${decoded.message}`);
     const { channel, ref, body } = decoded.command;
     if (ref.length > MAX_REF_LENGTH) return fail(`ref longer than ${MAX_REF_LENGTH} characters`);
-    const id: CallId = ref === '' ? ++lastGeneratedId : ref;
+    const id = callIdOf(channel, ref, () => ++lastGeneratedId);
     switch (body.case) {
       case undefined:
         return fail('a Command without a body', id);

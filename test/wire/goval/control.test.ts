@@ -104,29 +104,37 @@ describe('encoding control messages (read back by @replit/protocol)', () => {
 });
 
 describe('decoding control messages (written by @replit/protocol)', () => {
-  test('openChan with a ref opens a channel whose id is the ref', () => {
+  test('openChan with a ref opens a channel whose id names channel 0 and the ref', () => {
     const frame = theirFrame({ ref: 'k3x9', openChan: { service: 'chat', name: 'general', action: 2 } });
     expect(wire.decode(frame)).toEqual({
       ok: true,
-      message: { type: 'open', id: 'k3x9', service: 'chat', name: 'general', action: 'attachOrCreate' },
+      message: { type: 'open', id: '0/k3x9', service: 'chat', name: 'general', action: 'attachOrCreate' },
     });
     expect(wire.decode(theirFrame({ ref: 'a', openChan: { service: 'files' } }))).toEqual({
       ok: true,
-      message: { type: 'open', id: 'a', service: 'files', action: 'create' },
+      message: { type: 'open', id: '0/a', service: 'files', action: 'create' },
     });
     expect(wire.decode(theirFrame({ ref: 'a', openChan: { service: 'ot', name: 'x', action: 1 } }))).toEqual({
       ok: true,
-      message: { type: 'open', id: 'a', service: 'ot', name: 'x', action: 'attach' },
+      message: { type: 'open', id: '0/a', service: 'ot', name: 'x', action: 'attach' },
     });
   });
 
-  test('a command without a ref gets a numeric id, new for each command, and its replies no ref', () => {
+  test('a command without a ref gets a numbered id, new for each command, and its replies no ref', () => {
     const own = govalWire();
     const first = own.decode(theirFrame({ openChan: { service: 'chat' } }));
     const second = own.decode(theirFrame({ openChan: { service: 'chat' } }));
-    expect(first).toEqual({ ok: true, message: { type: 'open', id: 1, service: 'chat', action: 'create' } });
-    expect(second).toEqual({ ok: true, message: { type: 'open', id: 2, service: 'chat', action: 'create' } });
-    expect(theirs(own.encode({ type: 'opened', id: 1, channel: 1, session: 2, state: 'created' }))).toEqual({
+    expect(first).toEqual({
+      ok: true,
+      message: { type: 'open', id: '0#1', service: 'chat', action: 'create' },
+    });
+    expect(second).toEqual({
+      ok: true,
+      message: { type: 'open', id: '0#2', service: 'chat', action: 'create' },
+    });
+    expect(
+      theirs(own.encode({ type: 'opened', id: '0#1', channel: 1, session: 2, state: 'created' })),
+    ).toEqual({
       session: 2,
       openChanRes: { id: 1 },
     });
@@ -140,7 +148,7 @@ describe('decoding control messages (written by @replit/protocol)', () => {
     ] as const) {
       expect(wire.decode(theirFrame({ ref: 'c', closeChan: { id: 4, action } }))).toEqual({
         ok: true,
-        message: { type: 'closeChannel', id: 'c', channel: 4, action: name },
+        message: { type: 'closeChannel', id: '0/c', channel: 4, action: name },
       });
     }
   });
@@ -192,7 +200,7 @@ describe('refusing what a goval server does not take', () => {
   ])('%j is BAD_MESSAGE answered with its ref', (command, message) => {
     expect(wire.decode(theirFrame(command))).toEqual({
       ok: false,
-      error: { code: 'BAD_MESSAGE', message, id: 'r' },
+      error: { code: 'BAD_MESSAGE', message, id: `${(command as { channel?: number }).channel ?? 0}/r` },
     });
   });
 

@@ -74,7 +74,7 @@ describe('what @replit/protocol encodes, we decode exactly', () => {
             ok: true,
             message: {
               type: 'open',
-              id,
+              id: `0/${id}`,
               service,
               ...(name === '' ? {} : { name }),
               action: (['create', 'attach', 'attachOrCreate'] as const)[action],
@@ -92,7 +92,7 @@ describe('what @replit/protocol encodes, we decode exactly', () => {
           ok: true,
           message: {
             type: 'closeChannel',
-            id,
+            id: `0/${id}`,
             channel: target,
             action: (['disconnect', 'tryClose', 'close'] as const)[action],
           },
@@ -114,7 +114,7 @@ describe('what @replit/protocol encodes, we decode exactly', () => {
             ok: true,
             message: {
               type: 'call',
-              id,
+              id: `${on}/${id}`,
               command: 'apply',
               input: { version, ops, ...(crc32 === 0 ? {} : { crc32 }) },
               channel: on,
@@ -132,7 +132,13 @@ describe('what @replit/protocol encodes, we decode exactly', () => {
           wire.decode(theirFrame({ channel: on, ref: id, chatMessage: { username: 'u', text: message } })),
         ).toEqual({
           ok: true,
-          message: { type: 'call', id, command: 'send', input: { text: message }, channel: on },
+          message: {
+            type: 'call',
+            id: `${on}/${id}`,
+            command: 'send',
+            input: { text: message },
+            channel: on,
+          },
         });
       }),
     );
@@ -150,7 +156,7 @@ describe('what we encode, @replit/protocol decodes exactly', () => {
         (id, on, session, created) => {
           const frame = wire.encode({
             type: 'opened',
-            id,
+            id: `0/${id}`,
             channel: on,
             session,
             state: created ? 'created' : 'attached',
@@ -201,7 +207,7 @@ describe('what we encode, @replit/protocol decodes exactly', () => {
       fc.property(ref, channel, text, fc.uint8Array({ maxLength: 200 }), (id, on, path, content) => {
         const frame = wire.encode({
           type: 'result',
-          id,
+          id: `${on}/${id}`,
           command: 'files.read',
           output: { path, content: Buffer.from(content).toString('base64') },
           channel: on,

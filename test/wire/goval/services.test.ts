@@ -3,9 +3,10 @@ import { govalWire } from '../../../src/wire/goval/index.js';
 import { expectGolden, theirFrame } from './interop.js';
 
 const wire = govalWire();
-const call = (id: string | number, command: string, input: unknown, channel: number) => ({
+/** A decoded call: its id names the channel and the ref. */
+const call = (ref: string, command: string, input: unknown, channel: number) => ({
   ok: true,
-  message: { type: 'call', id, command, input, channel },
+  message: { type: 'call', id: `${channel}/${ref}`, command, input, channel },
 });
 const alice = { id: 7, name: 'alice', roles: ['admin'], session: 2 };
 
