@@ -220,22 +220,31 @@ describe('exec: stopping', () => {
   it('fails with EXEC_TIMEOUT and kills a process that runs too long', async () => {
     const service = await start({ enabled: true, allow: [node], timeoutMs: 100 });
     const { items, error } = await collect(
-      service.run({ args: [node, '-e', 'console.log("started"); setInterval(() => {}, 1000)'] }),
+      service.run({ args: [node, '-e', 'setInterval(() => {}, 1000)'] }),
     );
-    expect(items).toEqual([{ kind: 'output', data: 'started\n' }]);
-    expect([error?.code, error?.message, error?.data]).toEqual([
+    expect([items, error?.code, error?.message, error?.data]).toEqual([
+      [],
       'EXEC_TIMEOUT',
       `${JSON.stringify(node)} ran longer than 100 ms`,
       { timeoutMs: 100 },
     ]);
   });
 
-  it('fails with EXEC_OUTPUT_LIMIT and kills a process that writes too much', async () => {
+  it('delivers output up to maxOutputBytes, and past it fails with EXEC_OUTPUT_LIMIT and kills', async () => {
     const service = await start({ enabled: true, allow: [node], maxOutputBytes: 10 });
-    const script =
-      'process.stdout.write("12345", () => setTimeout(() => { process.stdout.write("x".repeat(100)); setInterval(() => {}, 1000) }, 20))';
+    expect(await collect(service.run({ args: [node, '-e', 'process.stdout.write("1234567890")'] }))).toEqual({
+      items: [
+        { kind: 'output', data: '1234567890' },
+        { kind: 'exit', code: 0 },
+      ],
+    });
+    const script = 'process.stdout.write("x".repeat(11)); setInterval(() => {}, 1000)';
     const { items, error } = await collect(service.run({ args: [node, '-e', script] }));
-    expect(items).toEqual([{ kind: 'output', data: '12345' }]);
-    expect([error?.code, error?.data]).toEqual(['EXEC_OUTPUT_LIMIT', { maxOutputBytes: 10 }]);
+    expect([items, error?.code, error?.message, error?.data]).toEqual([
+      [],
+      'EXEC_OUTPUT_LIMIT',
+      `${JSON.stringify(node)} wrote more than 10 bytes`,
+      { maxOutputBytes: 10 },
+    ]);
   });
 });
