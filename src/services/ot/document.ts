@@ -1,5 +1,6 @@
 import { crc32 } from './crc32.js';
 import { OtError } from './errors.js';
+import { OT_DEFAULTS } from './limits.js';
 import { apply, checkOps, codePointLength, type Op, type Ops, transform } from './ops.js';
 
 /** One applied edit: the version it produced, its ops as applied, the crc32 of the result. */
@@ -51,7 +52,7 @@ export class OtDocument {
     this.textLength = codePointLength(this.text);
     this.textCrc = crc32(this.text);
     this.currentVersion = options.version ?? 0;
-    this.maxHistory = options.maxHistory ?? 1000;
+    this.maxHistory = options.maxHistory ?? OT_DEFAULTS.maxHistory;
     if (!Number.isSafeInteger(this.currentVersion) || this.currentVersion < 0) {
       throw new TypeError(`version must be a non-negative integer, got ${this.currentVersion}`);
     }

@@ -5,6 +5,7 @@ export { crc32 } from './crc32.js';
 export { type Cursor, transformCursor } from './cursor.js';
 export { OtDocument, type OtDocumentOptions, type Packet } from './document.js';
 export { OT_ERRORS, OtError, type OtErrorCode } from './errors.js';
+export { OT_DEFAULTS } from './limits.js';
 export {
   apply,
   baseLength,

@@ -3,6 +3,7 @@ import { userOf } from '../chat/user.js';
 import { type Cursor, transformCursor } from './cursor.js';
 import { OtDocument } from './document.js';
 import { OtError } from './errors.js';
+import { OT_DEFAULTS } from './limits.js';
 import type { otService } from './service.js';
 
 /** How the `ot` service loads, saves and bounds its documents. */
@@ -22,7 +23,7 @@ export interface OtOptions {
   readonly save?: (path: string, contents: string) => void | Promise<void>;
   /** Told when `save` fails; the document keeps its edits either way. Default: `console.error`. */
   readonly onSaveError?: (error: unknown, path: string) => void;
-  /** Cursors one session may hold at once; past it `cursor` without an id replaces none and fails. Default 16. */
+  /** Cursors one session may hold at once; placing one more fails with OT_CURSOR_NOT_FOUND. Default 16. */
   readonly maxCursorsPerSession?: number;
 }
 
@@ -69,7 +70,7 @@ function statusOf(state: OtState) {
  * createServer({ protocol, services: { ot: ot({ load: (path) => readFile(join(root, path), 'utf8') }) } })
  */
 export function ot(options: OtOptions = {}): ServiceImplementation<typeof otService, OtState> {
-  const maxCursors = options.maxCursorsPerSession ?? 16;
+  const maxCursors = options.maxCursorsPerSession ?? OT_DEFAULTS.maxCursorsPerSession;
   const onSaveError =
     options.onSaveError ??
     ((error: unknown, path: string) => console.error(`ot: could not save ${path}`, error));
