@@ -11,6 +11,9 @@ import type {
 import { CallError } from '../protocol/errors.js';
 import type { CloseAction, OpenAction } from '../wire/message.js';
 
+/** Events held for a channel before its opener could listen; more are dropped. */
+const MAX_HELD_EVENTS = 1000;
+
 /** How to open a channel. */
 export interface OpenChannelOptions {
   /** Channels on the same name share one service instance. Default: a new, unnamed instance. */
@@ -62,6 +65,11 @@ export class Channel<D extends ServiceDef> {
   open = true;
   private readonly listeners = new Map<string, Set<(payload: unknown, meta: ChannelEventMeta) => void>>();
   private readonly closeListeners = new Set<(status: 'close' | 'disconnect' | 'nothing') => void>();
+  /**
+   * Events that arrive between `opened` and the caller's first chance to listen (the `await` of
+   * `openChannel` resumes a turn later) are held and delivered then, in order. Bounded.
+   */
+  private held: [string, unknown, number | undefined][] | undefined = [];
 
   /** @internal made by `client.openChannel` */
   constructor(
@@ -74,6 +82,12 @@ export class Channel<D extends ServiceDef> {
     this.number = opened.channel;
     this.session = opened.session;
     this.state = opened.state;
+    // A macrotask: it runs after the promise continuation that adds the caller's listeners.
+    setTimeout(() => {
+      const held = this.held ?? [];
+      this.held = undefined;
+      for (const [event, payload, session] of held) this.deliver(event, payload, session);
+    }, 0);
   }
 
   call<K extends ServiceCommandName<D>>(
@@ -130,6 +144,10 @@ export class Channel<D extends ServiceDef> {
 
   /** @internal */
   deliver(event: string, payload: unknown, session: number | undefined): void {
+    if (this.held) {
+      if (this.held.length < MAX_HELD_EVENTS) this.held.push([event, payload, session]);
+      return;
+    }
     for (const listener of this.listeners.get(event) ?? []) {
       try {
         listener(payload, { session });

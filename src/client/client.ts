@@ -233,16 +233,17 @@ export class Client<P extends Protocol<any>> {
     if (!this.options.protocol.services.has(service))
       throw new CallError('UNKNOWN_SERVICE', `unknown service "${service}"`);
     const action = options.action ?? (options.name ? 'attachOrCreate' : 'create');
-    const opened = await this.request<ChannelOpened>((id) => ({
-      type: 'open',
-      id,
-      service,
-      ...(options.name ? { name: options.name } : {}),
-      action,
-    }));
-    const channel = new Channel<ServiceDef>(this.channelLink, service, options.name, opened);
-    this.channels.add(channel);
-    this.channelsByNumber.set(channel.number, channel);
+    // The channel is registered the moment `opened` arrives: events the service sends right after
+    // it (a chat's scrollback and roster) are held until the caller has added its listeners.
+    const channel = await this.request<Channel<ServiceDef>>(
+      (id) => ({ type: 'open', id, service, ...(options.name ? { name: options.name } : {}), action }),
+      (opened: ChannelOpened) => {
+        const made = new Channel<ServiceDef>(this.channelLink, service, options.name, opened);
+        this.channels.add(made);
+        this.channelsByNumber.set(made.number, made);
+        return made;
+      },
+    );
     return channel as ChannelOf<P, S>;
   }
 
@@ -270,15 +271,21 @@ export class Client<P extends Protocol<any>> {
     if (this.channelsByNumber.get(channel.number) === channel) this.channelsByNumber.delete(channel.number);
   }
 
-  /** Sends a control request (open, closeChannel) and resolves with the server's whole answer. */
-  private request<T>(build: (id: CallId) => OpenChannel | CloseChannel): Promise<T> {
+  /**
+   * Sends a control request (open, closeChannel) and resolves with the server's whole answer, or with
+   * what `settle` makes of it: `settle` runs as the answer is read, before any later frame.
+   */
+  private request<T>(
+    build: (id: CallId) => OpenChannel | CloseChannel,
+    settle: (answer: any) => T = (answer) => answer as T,
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.enqueue(
         build,
         build(0).type,
         this.options.callTimeoutMs ?? 30_000,
         {},
-        resolve as (value: unknown) => void,
+        (answer) => resolve(settle(answer)),
         reject,
       );
     });
@@ -292,24 +299,24 @@ export class Client<P extends Protocol<any>> {
         channel.closed('close');
         continue;
       }
-      this.request<ChannelOpened>((id) => ({
-        type: 'open',
-        id,
-        service: channel.service,
-        name: channel.name!,
-        action: 'attachOrCreate',
-      })).then(
-        (opened) => {
+      this.request<void>(
+        (id) => ({
+          type: 'open',
+          id,
+          service: channel.service,
+          name: channel.name!,
+          action: 'attachOrCreate',
+        }),
+        (opened: ChannelOpened) => {
           channel.number = opened.channel;
           channel.session = opened.session;
           channel.state = opened.state;
           this.channelsByNumber.set(opened.channel, channel);
         },
-        () => {
-          this.forgetChannel(channel);
-          channel.closed('close');
-        },
-      );
+      ).catch(() => {
+        this.forgetChannel(channel);
+        channel.closed('close');
+      });
     }
   }
 

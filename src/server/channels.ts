@@ -65,8 +65,10 @@ export class ChannelHub {
   /** Answers an `open`: attaches the connection to an instance, creating it as `action` allows. */
   async open(connection: Connection, message: OpenChannel): Promise<void> {
     try {
-      const result = await this.attach(connection, message);
-      connection.send({ type: 'opened', id: message.id, ...result });
+      const { reply, attached } = await this.attach(connection, message);
+      // The reply goes before anything the hook emits, as goval's openChanRes precedes channel traffic.
+      connection.send({ type: 'opened', id: message.id, ...reply });
+      attached();
     } catch (error) {
       connection.send(
         toErrorMessage(this.runtime, error, message.id, {
@@ -159,8 +161,7 @@ export class ChannelHub {
     instance.sessions.set(session.id, session);
     instance.attached.set(session.id, { connection, channel });
     connection.channels.set(channel, { instance, session, routes: this.routesFor(instance, session) });
-    // The reply goes before anything the hook emits, as goval's openChanRes precedes channel traffic.
-    queueMicrotask(() => {
+    const attached = () => {
       if (!instance.sessions.has(session.id)) return;
       Promise.resolve(implementation.attached?.({ state: instance.state, instance, session })).catch(
         (error) =>
@@ -169,8 +170,8 @@ export class ChannelHub {
             error,
           }),
       );
-    });
-    return { channel, session: session.id, state };
+    };
+    return { reply: { channel, session: session.id, state }, attached };
   }
 
   private async leave(

@@ -82,17 +82,13 @@ async function rawEnter(name: string, userId: number): Promise<RawPeer> {
 }
 
 /**
- * The first three frames after an open: the `opened` reply and the two attach events, in the order
- * they came. goval puts its openChanRes before any traffic on the channel; that is the runtime's
- * contract, not the chat service's, so only the events' own order is checked here.
+ * The first three frames after an open: the `opened` reply, then the two attach events. As goval's
+ * openChanRes, `opened` comes before any traffic on the channel.
  */
 async function attachFrames(peer: RawPeer) {
   await until(() => peer.frames.length >= 3, 2000, 'opened, scrollback and roster');
   const frames = peer.frames.splice(0, 3).map((frame) => JSON.parse(frame as string));
-  return {
-    opened: frames.find((frame) => frame.type === 'opened'),
-    events: frames.filter((frame) => frame.type === 'event'),
-  };
+  return { opened: frames[0], events: frames.slice(1) };
 }
 
 const user = (name: string, id: number, session: number) => ({ id, name, roles: [], session });
@@ -102,9 +98,9 @@ describe('chat over the in-memory transport', () => {
     await start();
     const ada = await enter('Ada', 1);
     const bob = await enter('Bob', 2);
-    await until(() => ada.heard.length === 1, 2000, 'Ada hears Bob join');
+    await until(() => ada.heard.length === 3, 2000, 'Ada hears Bob join');
     const cy = await enter('Cy', 3);
-    await until(() => bob.heard.length === 1, 2000, 'Bob hears Cy join');
+    await until(() => bob.heard.length === 3, 2000, 'Bob hears Cy join');
 
     expect(await bob.channel.call('typing', { typing: true })).toBe(null);
     expect(await bob.channel.call('send', { text: 'hi' })).toBe(null);
@@ -115,11 +111,14 @@ describe('chat over the in-memory transport', () => {
       { length: 11, max: 10 },
     ]);
     expect(await bob.channel.close('disconnect')).toBe('disconnect');
-    await until(() => cy.heard.length === 4, 2000, 'Cy hears Bob leave');
+    await until(() => cy.heard.length === 6, 2000, 'Cy hears Bob leave');
     cy.client.close(); // a closed connection detaches its sessions as a close would
-    await until(() => ada.heard.length === 7, 2000, 'Ada hears Cy leave');
+    await until(() => ada.heard.length === 9, 2000, 'Ada hears Cy leave');
 
+    // Each newcomer first gets the scrollback and the roster, on its own channel, then the room's traffic.
     expect(ada.heard).toEqual([
+      ['scrollback', { messages: [] }],
+      ['roster', { users: [user('Ada', 1, 2)] }],
       ['join', user('Bob', 2, 3)],
       ['join', user('Cy', 3, 4)],
       ['typing', { username: 'Bob', typing: true }],
@@ -128,8 +127,14 @@ describe('chat over the in-memory transport', () => {
       ['part', user('Bob', 2, 3)],
       ['part', user('Cy', 3, 4)],
     ]);
-    expect(bob.heard).toEqual([['join', user('Cy', 3, 4)]]);
+    expect(bob.heard).toEqual([
+      ['scrollback', { messages: [] }],
+      ['roster', { users: [user('Ada', 1, 2), user('Bob', 2, 3)] }],
+      ['join', user('Cy', 3, 4)],
+    ]);
     expect(cy.heard).toEqual([
+      ['scrollback', { messages: [] }],
+      ['roster', { users: [user('Ada', 1, 2), user('Bob', 2, 3), user('Cy', 3, 4)] }],
       ['typing', { username: 'Bob', typing: true }],
       ['message', { username: 'Bob', text: 'hi' }],
       ['typing', { username: 'Bob', typing: false }],
@@ -193,9 +198,9 @@ describe('chat over the in-memory transport', () => {
     expect([adaRandom.number, adaRandom.session, bobRandom.number, bobRandom.session]).toEqual([2, 2, 2, 3]);
     await adaRandom.call('send', { text: 'off topic' });
     await ada.channel.call('send', { text: 'on topic' });
-    await until(() => inRandom.length === 1 && bob.heard.length === 1, 2000, 'both messages');
+    await until(() => inRandom.length === 1 && bob.heard.length === 3, 2000, 'both messages');
     expect(inRandom).toEqual([{ username: 'Ada', text: 'off topic' }]);
-    expect(bob.heard).toEqual([['message', { username: 'Ada', text: 'on topic' }]]);
+    expect(bob.heard.slice(2)).toEqual([['message', { username: 'Ada', text: 'on topic' }]]);
     expect(await bobRandom.call('scrollback', {})).toEqual({
       messages: [{ username: 'Ada', text: 'off topic' }],
     });

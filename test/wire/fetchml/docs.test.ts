@@ -10,37 +10,15 @@ import {
   SEED_OPERATIONS,
 } from '../../../src/wire/fetchml/opcodes.js';
 import { PACKET_TYPES } from '../../../src/wire/fetchml/packets.js';
+import { docTable } from '../../support/docs.js';
 
 const doc = readFileSync(new URL('../../../docs/wire-fetchml.md', import.meta.url), 'utf8');
-
-/** The rows of the markdown table that follows `heading`, as arrays of trimmed cells. */
-function table(heading: string): string[][] {
-  const start = doc.indexOf(`\n${heading}\n`);
-  if (start < 0) throw new Error(`wire-fetchml.md has no "${heading}"`);
-  const rows: string[][] = [];
-  let inTable = false;
-  for (const line of doc
-    .slice(start + 1)
-    .split('\n')
-    .slice(1)) {
-    if (line.startsWith('|')) {
-      inTable = true;
-      rows.push(
-        line
-          .split('|')
-          .slice(1, -1)
-          .map((cell) => cell.trim()),
-      );
-    } else if (inTable) break;
-  }
-  return rows.slice(2);
-}
 
 const unquote = (cell: string) => cell.replace(/`/g, '');
 
 describe('docs/wire-fetchml.md tables match the code', () => {
   test('opcodes: value, name, minimum size, origin and demo command', () => {
-    const rows = table('## Opcodes').map(([code, op, , min, origin, demo]) => [
+    const rows = docTable('wire-fetchml.md', '## Opcodes').map(([code, op, , min, origin, demo]) => [
       code,
       unquote(op!),
       Number(min),
@@ -62,13 +40,19 @@ describe('docs/wire-fetchml.md tables match the code', () => {
   });
 
   test('packet types', () => {
-    expect(table('## Packets').map(([code, name]) => [code, unquote(name!)])).toEqual(
+    expect(docTable('wire-fetchml.md', '## Packets').map(([code, name]) => [code, unquote(name!)])).toEqual(
       Object.entries(PACKET_TYPES).map(([name, code]) => [hexByte(code), name]),
     );
   });
 
   test('error codes with their origin', () => {
-    expect(table('## Error codes').map(([code, name, , origin]) => [code, unquote(name!), origin])).toEqual(
+    expect(
+      docTable('wire-fetchml.md', '## Error codes').map(([code, name, , origin]) => [
+        code,
+        unquote(name!),
+        origin,
+      ]),
+    ).toEqual(
       Object.entries(ERROR_CODES).map(([name, code]) => [
         hexByte(code),
         name,
