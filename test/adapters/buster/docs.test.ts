@@ -7,49 +7,34 @@ import {
   responseEvent,
   WS_ERROR_CODES,
 } from '../../../src/wire/buster/index.js';
+import { docTable } from '../../support/docs.js';
 
 const doc = readFileSync(new URL('../../../docs/wire-buster.md', import.meta.url), 'utf8');
 
-/** The rows of the first markdown table after `heading`, as trimmed cells, header and separator left out. */
-function table(heading: string): string[][] {
-  const start = doc.indexOf(heading);
-  if (start < 0) throw new Error(`wire-buster.md has no "${heading}"`);
-  const rows: string[][] = [];
-  let inTable = false;
-  for (const line of doc.slice(start).split('\n').slice(1)) {
-    if (line.startsWith('|')) {
-      inTable = true;
-      rows.push(
-        line
-          .split('|')
-          .slice(1, -1)
-          .map((cell) => cell.trim()),
-      );
-    } else if (inTable) break;
-  }
-  return rows.slice(2);
-}
-
 describe('docs/wire-buster.md matches the code', () => {
   test('the error code table lists the four codes with their doc lines', () => {
-    expect(table('## Error codes')).toEqual(
+    expect(docTable('wire-buster.md', '## Error codes')).toEqual(
       Object.entries(WS_ERROR_CODES).map(([code]) => [code, expect.any(String)]),
     );
   });
 
   test('the settings table lists every setting with its default', () => {
-    const rows = table('## Liveness and settings');
+    const rows = docTable('wire-buster.md', '## Liveness and settings');
     expect(Object.fromEntries(rows.map(([name, value]) => [name, Number(value)]))).toEqual(BUSTER_SETTINGS);
   });
 
   test('the close code table lists every close with its code and reason', () => {
-    expect(table('Close codes (ours').map(([name, code, reason]) => [name, Number(code), reason])).toEqual(
-      Object.entries(BUSTER_CLOSE).map(([name, entry]) => [name, entry.code, entry.reason]),
-    );
+    expect(
+      docTable('wire-buster.md', 'Close codes (ours').map(([name, code, reason]) => [
+        name,
+        Number(code),
+        reason,
+      ]),
+    ).toEqual(Object.entries(BUSTER_CLOSE).map(([name, entry]) => [name, entry.code, entry.reason]));
   });
 
   test('the naming table is what the naming functions give', () => {
-    const rows = table('## Routes and events');
+    const rows = docTable('wire-buster.md', '## Routes and events');
     expect(rows.length).toBe(5);
     for (const [name, route, event] of rows) {
       const [kind, dotted] = (name as string).split(' ');
