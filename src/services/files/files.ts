@@ -6,11 +6,18 @@ import type { ServiceImplementation, ServiceInstance } from '../../server/servic
 import { fromErrno, type Located, quote, SandboxRoot } from './root.js';
 import type { FileEntry, FileStat, FilesService, FileType } from './service.js';
 import { FileSubscriptions } from './subscriptions.js';
+import { RootWatcher } from './watcher.js';
 
 /** How a files server behaves. */
 export interface FilesOptions {
   /** The directory every path is inside; it must exist. */
   readonly root: string;
+  /**
+   * Also report changes made by others (editors, builds, programs run by exec) through a recursive
+   * `fs.watch` on the root, while anyone is subscribed. Default false: only changes made through
+   * the service are reported.
+   */
+  readonly watch?: boolean;
   /** Largest file `read` returns, in bytes; a larger one fails with the built-in `TOO_LARGE`. */
   readonly maxReadBytes?: number;
 }
@@ -29,7 +36,7 @@ export interface FilesState {
 /**
  * The files service over one root directory. Every instance made by the same `files()` call
  * shares the root and its subscriptions, so a write through one channel is reported to the
- * subscribers of every channel. Only changes made through the service are reported.
+ * subscribers of every channel. Changes made by others are reported too with `watch: true`.
  *
  * @example
  * createServer({ protocol: api, handlers: {}, services: { files: files({ root: '/srv/project' }) } });
@@ -41,12 +48,26 @@ export function files(options: FilesOptions): ServiceImplementation<FilesService
   const root = new SandboxRoot(options.root);
   const maxReadBytes = options.maxReadBytes ?? FILES_DEFAULTS.maxReadBytes;
   const subscriptions = new FileSubscriptions();
+  const watcher = options.watch ? new RootWatcher(root, (event) => subscriptions.publish(event)) : undefined;
+  /** Runs a change of the service's own, which the watcher must not report again. */
+  const changing = <T>(paths: readonly string[], run: () => Promise<T>): Promise<T> =>
+    watcher ? watcher.change(paths, run) : run();
+  const watchWhileSubscribed = () => {
+    if (subscriptions.empty) watcher?.stop();
+    else watcher?.start();
+  };
 
   return {
     root,
     create: (instance) => ({ instance }),
-    detached: ({ instance, session }) => subscriptions.forgetSession(instance, session.id),
-    dispose: (_state, instance) => subscriptions.forgetInstance(instance),
+    detached: ({ instance, session }) => {
+      subscriptions.forgetSession(instance, session.id);
+      watchWhileSubscribed();
+    },
+    dispose: (_state, instance) => {
+      subscriptions.forgetInstance(instance);
+      watchWhileSubscribed();
+    },
     handlers: {
       async read({ path }) {
         const located = await root.locate(path);
@@ -66,17 +87,20 @@ export function files(options: FilesOptions): ServiceImplementation<FilesService
 
       async write({ path, content }) {
         const located = await root.locate(path);
-        const created = located.exists ? [] : await root.makeDirectories(located, false);
-        const handle = await root.open(located, constants.O_WRONLY | constants.O_CREAT, 0o666);
-        try {
-          if ((await handle.stat()).isDirectory())
-            throw new RequestError('IS_A_DIRECTORY', `${quote(path)} is a directory`);
-          // Truncate only after the descriptor was checked to be inside the root.
-          await handle.truncate(0);
-          await handle.writeFile(Buffer.from(content, 'base64'));
-        } finally {
-          await handle.close();
-        }
+        const created = await changing([located.path], async () => {
+          const created = located.exists ? [] : await root.makeDirectories(located, false);
+          const handle = await root.open(located, constants.O_WRONLY | constants.O_CREAT, 0o666);
+          try {
+            if ((await handle.stat()).isDirectory())
+              throw new RequestError('IS_A_DIRECTORY', `${quote(path)} is a directory`);
+            // Truncate only after the descriptor was checked to be inside the root.
+            await handle.truncate(0);
+            await handle.writeFile(Buffer.from(content, 'base64'));
+          } finally {
+            await handle.close();
+          }
+          return created;
+        });
         for (const directory of created) subscriptions.publish(entry('create', directory, 'directory'));
         subscriptions.publish(entry(located.exists ? 'modify' : 'create', located.path, 'file'));
         return null;
@@ -87,9 +111,11 @@ export function files(options: FilesOptions): ServiceImplementation<FilesService
         if (!located.exists) throw new RequestError('NOT_FOUND', `${quote(path)} does not exist`);
         const type = await entryType(located);
         // rm removes a symlink met in the tree, never what it points to.
-        await rm(located.real, { recursive: true }).catch((error: unknown) => {
-          throw fromErrno(error, path);
-        });
+        await changing([located.path], () =>
+          rm(located.real, { recursive: true }).catch((error: unknown) => {
+            throw fromErrno(error, path);
+          }),
+        );
         subscriptions.publish(entry('remove', located.path, type));
         return null;
       },
@@ -101,7 +127,7 @@ export function files(options: FilesOptions): ServiceImplementation<FilesService
           if (info.isDirectory()) return null;
           throw new RequestError('ALREADY_EXISTS', `${quote(path)} already exists and is not a directory`);
         }
-        const created = await root.makeDirectories(located, true);
+        const created = await changing([located.path], () => root.makeDirectories(located, true));
         for (const directory of created) subscriptions.publish(entry('create', directory, 'directory'));
         return null;
       },
@@ -152,9 +178,12 @@ export function files(options: FilesOptions): ServiceImplementation<FilesService
         if (to.real.startsWith(`${from.real}/`))
           throw new RequestError('INVALID_INPUT', `cannot move ${quote(oldPath)} into itself`);
         const type = await entryType(from);
-        const created = await root.makeDirectories(to, false);
-        await rename(from.real, to.real).catch((error: unknown) => {
-          throw fromErrno(error, newPath);
+        const created = await changing([from.path, to.path], async () => {
+          const created = await root.makeDirectories(to, false);
+          await rename(from.real, to.real).catch((error: unknown) => {
+            throw fromErrno(error, newPath);
+          });
+          return created;
         });
         for (const directory of created) subscriptions.publish(entry('create', directory, 'directory'));
         subscriptions.publish({ op: 'move', file: { path: from.path, type }, dest: { path: to.path, type } });
@@ -165,6 +194,7 @@ export function files(options: FilesOptions): ServiceImplementation<FilesService
         const normalised: string[] = [];
         for (const path of paths) normalised.push((await root.locate(path)).path);
         subscriptions.set(ctx.instance, ctx.session.id, normalised);
+        watchWhileSubscribed();
         return null;
       },
     },

@@ -8,4 +8,5 @@ export {
   FileType,
   filesService,
 } from './service.js';
-export { FileSubscriptions } from './subscriptions.js';
+export { covers, FileSubscriptions } from './subscriptions.js';
+export { RootWatcher } from './watcher.js';
