@@ -137,7 +137,7 @@ export class OtClient {
 
   private remote(packet: Packet): void {
     this.advance(packet);
-    let incoming: Op[] = packet.ops as Op[];
+    let incoming = packet.ops;
     // The server put this packet before ours, so its inserts go first (it is 'left').
     if (this.inFlight !== undefined) {
       const inFlight = transform(this.inFlight, incoming, 'right');

@@ -13,6 +13,8 @@ export const OT_ERRORS = {
   OT_CRC_MISMATCH: 'The crc32 does not match the contents',
   /** No cursor with that id belongs to the caller's session. */
   OT_CURSOR_NOT_FOUND: 'No such cursor',
+  /** The session already holds `maxCursorsPerSession` cursors. */
+  OT_TOO_MANY_CURSORS: 'Too many cursors',
   /** Client side: a packet's crc32 does not match the client's copy of the server text, or a packet came twice. */
   OT_DIVERGED: "The client's copy no longer matches the server's",
   /** `link` cannot load a path: no loader is configured, or the document is linked or edited already. */

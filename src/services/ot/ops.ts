@@ -265,7 +265,8 @@ export function compose(a: Ops, b: Ops): Op[] {
 export function transformPosition(position: number, ops: Ops): number {
   let consumed = 0;
   let moved = position;
-  for (const op of ops) {
+  // Normalised, an insert comes before a delete at one position, so both orders move it alike.
+  for (const op of normalize(ops)) {
     if (consumed > position) break;
     if ('insert' in op) moved += codePointLength(op.insert);
     else if ('skip' in op) consumed += op.skip;

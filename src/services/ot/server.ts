@@ -23,7 +23,7 @@ export interface OtOptions {
   readonly save?: (path: string, contents: string) => void | Promise<void>;
   /** Told when `save` fails; the document keeps its edits either way. Default: `console.error`. */
   readonly onSaveError?: (error: unknown, path: string) => void;
-  /** Cursors one session may hold at once; placing one more fails with OT_CURSOR_NOT_FOUND. Default 16. */
+  /** Cursors one session may hold at once; placing one more fails with OT_TOO_MANY_CURSORS. Default 16. */
   readonly maxCursorsPerSession?: number;
 }
 
@@ -40,6 +40,14 @@ export interface OtState {
 }
 
 type Context = ServiceContext<typeof otService, OtState>;
+
+/**
+ * Waits for a file being linked. A failed load is `link`'s to report (to its caller); everyone
+ * else goes on with the document as it was.
+ */
+async function linked(state: OtState): Promise<void> {
+  await state.linking?.catch(() => undefined);
+}
 
 /** Runs `run`, turning an `OtError` into a request error with the same code and message. */
 function attempt<T>(ctx: Context, run: () => T): T {
@@ -136,12 +144,12 @@ export function ot(options: OtOptions = {}): ServiceImplementation<typeof otServ
             state.linking = undefined;
           }
         }
-        if (state.linking) await state.linking;
+        await linked(state);
         return statusOf(state);
       },
       async apply({ version, ops, crc32 }, ctx) {
         const { state } = ctx;
-        if (state.linking) await state.linking;
+        await linked(state);
         const packet = attempt(ctx, () => state.document.apply(version, ops, crc32));
         for (const [id, cursor] of state.cursors) state.cursors.set(id, transformCursor(cursor, packet.ops));
         ctx.instance.emit('ot', packet, { except: ctx.session.id });
@@ -162,7 +170,7 @@ export function ot(options: OtOptions = {}): ServiceImplementation<typeof otServ
           let held = 0;
           for (const cursor of state.cursors.values()) if (cursor.user.session === session.id) held++;
           if (held >= maxCursors)
-            ctx.fail('OT_CURSOR_NOT_FOUND', `a session holds at most ${maxCursors} cursors`);
+            ctx.fail('OT_TOO_MANY_CURSORS', `a session holds at most ${maxCursors} cursors`);
         }
         let id = input.id;
         while (id === undefined || (!existing && state.cursors.has(id)))

@@ -128,7 +128,7 @@ describe('ot service handlers', () => {
     await a.cursor({ position: 0, selectionStart: 0, selectionEnd: 0 });
     await a.cursor({ position: 0, selectionStart: 0, selectionEnd: 0 });
     expect(await failure(a.cursor({ position: 0, selectionStart: 0, selectionEnd: 0 }))).toBe(
-      'OT_CURSOR_NOT_FOUND: a session holds at most 2 cursors',
+      'OT_TOO_MANY_CURSORS: a session holds at most 2 cursors',
     );
   });
 
@@ -215,5 +215,19 @@ describe('ot service handlers', () => {
     finish('loaded');
     expect((await linked).contents).toBe('loaded');
     expect(await applied).toEqual({ version: 1, ops: [{ insert: '> ' }], crc32: crc32('> loaded') });
+  });
+
+  it('lets edits waiting for a load that fails go on with the unlinked document', async () => {
+    let fail = (_error: Error) => {};
+    const { attach } = await fakeInstance(
+      ot({ load: () => new Promise<string>((_resolve, reject) => (fail = reject)) }),
+    );
+    const a = await attach(ada);
+    const linked = failure(a.link({ path: 'a.txt' }));
+    const applied = a.apply({ version: 0, ops: [{ insert: 'typed' }] });
+    fail(new RequestError('OT_LINK_REFUSED', 'a.txt is unreadable'));
+    expect(await linked).toBe('OT_LINK_REFUSED: a.txt is unreadable');
+    expect(await applied).toEqual({ version: 1, ops: [{ insert: 'typed' }], crc32: crc32('typed') });
+    expect(await a.status()).toEqual({ contents: 'typed', version: 1, crc32: crc32('typed'), cursors: [] });
   });
 });
