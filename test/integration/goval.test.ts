@@ -116,7 +116,7 @@ beforeAll(async () => {
     services: {
       chat: chat(),
       files: files({ root }),
-      exec: exec({ enabled: true, allow: ['echo'], cwd: root }),
+      exec: exec({ enabled: true, allow: ['echo', 'false'], cwd: root }),
       ot: ot(),
     },
     wire: govalWire(),
@@ -249,6 +249,78 @@ describe('a goval client on a Switchboard server', () => {
       channel: bobChat,
       session: -2,
       part: { id: 7, name: 'alice', session: 2 },
+    });
+
+    alice.close();
+    bob.close();
+  });
+
+  test('two users: ot edits, cursors, file events and exec failures reach the right sessions', async () => {
+    const alice = GovalClient.connect(`${base}/wsv2/token-alice`);
+    const bob = GovalClient.connect(`${base}/wsv2/token-bob`);
+    await alice.nextBody(0, 'containerState');
+    await bob.nextBody(0, 'containerState');
+
+    // ot: bob's edit, based on version 0, reaches alice as an ot event; alice's cursor reaches bob.
+    const aliceOt = await alice.open('ot', 'shared-doc');
+    const bobOt = await bob.open('ot', 'shared-doc');
+    await alice.request({ channel: aliceOt, otLinkFile: {} });
+    await bob.request({ channel: bobOt, otLinkFile: {} });
+    const applied = await bob.request({ channel: bobOt, ot: { version: 0, op: [{ insert: 'abc' }] } });
+    expect(api.OTPacket.toObject(applied.ot!)).toEqual({
+      op: [{ insert: 'abc' }],
+      crc32: crc32('abc'),
+      version: 1,
+    });
+    const edit = await alice.nextBody(aliceOt, 'ot');
+    expect(edit.session).toBeLessThan(0);
+    expect(api.OTPacket.toObject(edit.ot!)).toEqual({
+      op: [{ insert: 'abc' }],
+      crc32: crc32('abc'),
+      version: 1,
+    });
+    const cursor = await alice.request({
+      channel: aliceOt,
+      otNewCursor: { position: 2, selectionStart: 1, selectionEnd: 2, id: 'alice-1' },
+    });
+    expect(cursor.body).toBe('ok');
+    const seen = await bob.nextBody(bobOt, 'otNewCursor');
+    expect(api.OTCursor.toObject(seen.otNewCursor!)).toMatchObject({
+      position: 2,
+      selectionStart: 1,
+      selectionEnd: 2,
+      id: 'alice-1',
+      user: { id: 7, name: 'alice' },
+    });
+    expect((await alice.request({ channel: aliceOt, otDeleteCursor: { id: 'alice-1' } })).body).toBe('ok');
+    expect(api.OTCursor.toObject((await bob.nextBody(bobOt, 'otDeleteCursor')).otDeleteCursor!)).toEqual({
+      id: 'alice-1',
+    });
+
+    // files: alice subscribes, bob writes, alice is told.
+    const aliceFiles = await alice.open('files', 'project');
+    const bobFiles = await bob.open('files', 'project');
+    expect(
+      (await alice.request({ channel: aliceFiles, subscribeFile: { files: [{ path: 'watched.txt' }] } }))
+        .body,
+    ).toBe('ok');
+    await bob.request({ channel: bobFiles, write: { path: 'watched.txt', content: Buffer.from('x') } });
+    const event = await alice.nextBody(aliceFiles, 'fileEvent');
+    expect(api.FileEvent.toObject(event.fileEvent!)).toEqual({ file: { path: 'watched.txt' } }); // Create = 0
+
+    // exec: a failing program answers with its exit status.
+    const execChannel = await bob.open('exec', '');
+    const failed = await bob.request({ channel: execChannel, exec: { args: ['false'] } });
+    expect(api.Command.toObject(failed)).toEqual({
+      channel: execChannel,
+      error: 'exit status 1',
+      ref: failed.ref,
+    });
+    const refused = await bob.request({ channel: execChannel, exec: { args: ['rm', '-rf', '/'] } });
+    expect(api.Command.toObject(refused)).toEqual({
+      channel: execChannel,
+      error: '"rm" is not allowed',
+      ref: refused.ref,
     });
 
     alice.close();

@@ -96,3 +96,20 @@ describe('replies find their channel from the call id alone', () => {
     );
   });
 });
+
+describe('refusals find their channel too', () => {
+  test('BAD_MESSAGE for an unsupported body is answered on its channel with its ref', () => {
+    const wire = govalWire();
+    const decoded = wire.decode(theirFrame({ channel: 4, ref: 'u1', runMain: {} }));
+    if (decoded.ok) throw new Error('expected a refusal');
+    // What the server sends for a WireError: an error with the same id.
+    const answer = wire.encode({
+      type: 'error',
+      id: decoded.error.id,
+      code: 'BAD_MESSAGE',
+      message: decoded.error.message,
+    });
+    const expected = { channel: 4, error: '"runMain" is not supported by this server', ref: 'u1' };
+    expectGolden(answer, expected, expected, expect);
+  });
+});
