@@ -326,4 +326,26 @@ describe('a goval client on a Switchboard server', () => {
     alice.close();
     bob.close();
   });
+
+  test('a server shutting down with a reconnect URL redirects goval clients, then closes with 1012', async () => {
+    const moving = await createServer({
+      protocol,
+      handlers: {},
+      services: { chat: chat() },
+      wire: govalWire(),
+      auth: govalTokenAuth((token) =>
+        token === 'token-alice' ? { id: 'alice', permissions: ['*'] } : undefined,
+      ),
+      port: 0,
+      host: '127.0.0.1',
+      logger: silentLogger,
+    });
+    const client = GovalClient.connect(`ws://127.0.0.1:${moving.port}/wsv2/token-alice`);
+    await client.nextBody(0, 'containerState');
+    await moving.close({ reconnectUrl: 'ws://other.example:4560', reason: 'moving' });
+    expect(api.Command.toObject(await client.nextBody(0, 'redirect'))).toEqual({
+      redirect: { url: 'ws://other.example:4560' },
+    });
+    expect(await client.closed).toEqual({ code: 1012, reason: 'moving' });
+  });
 });
