@@ -2,7 +2,7 @@ import { crc32 as zlibCrc32 } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { apply, crc32, OtDocument, OtError } from '../../../src/services/ot/index.js';
-import { text } from './arbitraries.js';
+import { build, pieces, text } from './arbitraries.js';
 
 function codeOf(run: () => unknown): string {
   try {
@@ -133,6 +133,40 @@ describe('OtDocument', () => {
         expect(rebuilt).toBe(doc.contents);
       }),
       { numRuns: 200 },
+    );
+  });
+
+  it('with bounded history, accepts exactly the packets whose base is kept, with the same result', () => {
+    fc.assert(
+      fc.property(
+        fc.nat(4),
+        fc.array(fc.tuple(fc.nat(6), pieces), { minLength: 1, maxLength: 25 }),
+        (maxHistory, packets) => {
+          const full = new OtDocument({ contents: 'seed' });
+          const bounded = new OtDocument({ contents: 'seed', maxHistory });
+          // Texts by version, to build each stale packet on the text it claims to be based on.
+          const texts = ['seed'];
+          for (const [behind, recipe] of packets) {
+            const base = Math.max(0, full.version - behind);
+            const ops = build(recipe, Array.from(texts[base] as string).length);
+            if (ops.length === 0) continue;
+            if (base < bounded.oldestVersion) {
+              expect(() => bounded.apply(base, ops)).toThrow(
+                new OtError(
+                  'OT_VERSION_TOO_OLD',
+                  `version ${base} is older than the kept history (from ${bounded.oldestVersion})`,
+                ),
+              );
+              expect(bounded.version).toBe(full.version);
+              continue;
+            }
+            expect(bounded.apply(base, ops)).toEqual(full.apply(base, ops));
+            texts.push(full.contents);
+          }
+          expect([bounded.contents, bounded.version]).toEqual([full.contents, full.version]);
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 });
