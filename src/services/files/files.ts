@@ -3,7 +3,7 @@ import { lstat, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RequestError } from '../../protocol/errors.js';
 import type { ServiceImplementation, ServiceInstance } from '../../server/service-types.js';
-import { fromErrno, type Located, quote, SandboxRoot } from './root.js';
+import { fromErrno, type Located, notRegular, quote, SandboxRoot } from './root.js';
 import type { FileEntry, FileStat, FilesService, FileType } from './service.js';
 import { FileSubscriptions } from './subscriptions.js';
 import { RootWatcher } from './watcher.js';
@@ -76,6 +76,7 @@ export function files(options: FilesOptions): ServiceImplementation<FilesService
         try {
           const info = await handle.stat();
           if (info.isDirectory()) throw new RequestError('IS_A_DIRECTORY', `${quote(path)} is a directory`);
+          if (!info.isFile()) throw notRegular(path);
           if (info.size > maxReadBytes)
             throw new RequestError('TOO_LARGE', `${quote(path)} is larger than ${maxReadBytes} bytes`);
           const content = await handle.readFile();
@@ -91,8 +92,9 @@ export function files(options: FilesOptions): ServiceImplementation<FilesService
           const created = located.exists ? [] : await root.makeDirectories(located, false);
           const handle = await root.open(located, constants.O_WRONLY | constants.O_CREAT, 0o666);
           try {
-            if ((await handle.stat()).isDirectory())
-              throw new RequestError('IS_A_DIRECTORY', `${quote(path)} is a directory`);
+            const info = await handle.stat();
+            if (info.isDirectory()) throw new RequestError('IS_A_DIRECTORY', `${quote(path)} is a directory`);
+            if (!info.isFile()) throw notRegular(path);
             // Truncate only after the descriptor was checked to be inside the root.
             await handle.truncate(0);
             await handle.writeFile(Buffer.from(content, 'base64'));

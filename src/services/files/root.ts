@@ -56,7 +56,7 @@ export class SandboxRoot {
     if (path.includes('\0')) throw refuse(path, 'nul');
     if (Buffer.byteLength(path) > MAX_PATH_BYTES) throw refuse(path, 'too-long');
     // Windows forms too (`\x`, `C:\x`, `C:/x`), so a path means the same wherever the files end up.
-    if (path.startsWith('/') || path.startsWith('\\') || /^[A-Za-z]:/.test(path))
+    if (path.startsWith('/') || path.startsWith('\\') || /^[A-Za-z]:(?:$|[\\/])/.test(path))
       throw refuse(path, 'absolute');
     const names = path.split('/').filter((name) => name !== '' && name !== '.');
     for (const name of names) {
@@ -114,11 +114,14 @@ export class SandboxRoot {
   /**
    * Opens a located file by its real path without following a symlink there, and checks where the
    * descriptor really points before handing it over. `flags` are `fs.constants` open flags.
+   * `O_NONBLOCK` too, so a FIFO without a writer cannot hang the open (regular files ignore it).
    */
   async open(located: Located, flags: number, mode?: number): Promise<FileHandle> {
-    const handle = await open(located.real, flags | constants.O_NOFOLLOW, mode).catch((error: unknown) => {
-      throw fromErrno(error, located.path);
-    });
+    const handle = await open(located.real, flags | constants.O_NOFOLLOW | constants.O_NONBLOCK, mode).catch(
+      (error: unknown) => {
+        throw fromErrno(error, located.path);
+      },
+    );
     try {
       const real = await readlink(`/proc/self/fd/${handle.fd}`).catch(() => undefined);
       // Without /proc (not Linux) the check before the open is all there is; see docs/files.md.
@@ -232,12 +235,21 @@ export function fromErrno(error: unknown, path: string): unknown {
       return refuse(path, 'symlink');
     case 'ENAMETOOLONG':
       return refuse(path, 'too-long');
+    case 'ENXIO':
+    case 'ENODEV':
+      // A FIFO with no reader, a socket, a device: not a file this service reads or writes.
+      return notRegular(path);
     case 'EACCES':
     case 'EPERM':
       return new RequestError('PERMISSION_DENIED', `${quote(path)}: permission denied`);
     default:
       return error;
   }
+}
+
+/** The error for a path that is neither a regular file nor a directory (a FIFO, a socket, a device). */
+export function notRegular(path: string): RequestError {
+  return new RequestError('INVALID_INPUT', `${quote(path)} is not a regular file`);
 }
 
 /** The errno code of a Node file-system error. */

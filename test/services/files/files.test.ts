@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { chmod, lstat, mkdir, mkdtemp, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -174,6 +175,21 @@ describe('files: operations', () => {
       expect([error.code, error.message]).toEqual([code, message]);
       expect(JSON.stringify([error.message, error.data])).not.toContain(base);
     }
+  });
+
+  it('refuses a FIFO at once instead of waiting for a writer or reader', async () => {
+    execFileSync('mkfifo', [join(root, 'pipe')]);
+    const read = await rejection(call.read('pipe'));
+    expect([read.code, read.message]).toEqual(['INVALID_INPUT', '"pipe" is not a regular file']);
+    const write = await rejection(call.write('pipe', 'x'));
+    expect([write.code, write.message]).toEqual(['INVALID_INPUT', '"pipe" is not a regular file']);
+  });
+
+  it('takes a colon in a name literally; only a drive letter with a separator is absolute', async () => {
+    await call.write('c:notes', 'kept');
+    await call.write('dir/a:b.txt', 'too');
+    expect(await readFile(join(root, 'c:notes'), 'utf8')).toBe('kept');
+    expect(await readFile(join(root, 'dir/a:b.txt'), 'utf8')).toBe('too');
   });
 
   it('refuses to read a file larger than maxReadBytes', async () => {
