@@ -194,7 +194,7 @@ export class Connection implements ConnectionInfo {
   close(code: number, reason: string, hard = false): void {
     if (this.state === 'closed') return;
     this.finish(code, reason);
-    this.socket.close(code, reason);
+    this.socket.close(this.runtime.wire.closeCodes?.[code] ?? code, reason);
     if (hard) setTimeout(() => this.socket.terminate(), CLOSE_GRACE_MS).unref?.();
   }
 

@@ -35,6 +35,11 @@ export interface WireFormat {
    * HTTP upgrade request as soon as the socket opens, with `credentials` undefined.
    */
   readonly handshake?: 'hello' | 'upgrade';
+  /**
+   * Close codes this wire's clients expect instead of Switchboard's, by Switchboard code: e.g. goval's
+   * clients refetch their token on 1008, so `{ 4100: 1008 }`. Unlisted codes are sent as they are.
+   */
+  readonly closeCodes?: Readonly<Record<number, number>>;
   /** Returns null for a message kind the format cannot carry: it is not sent. */
   encode(message: Message): Frame | null;
   decode(frame: Frame): Decoded;

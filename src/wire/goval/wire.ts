@@ -1,5 +1,7 @@
+import { CLOSE_CODES } from '../../protocol/close-codes.js';
 import type { Decoded, Frame, WireError, WireFormat } from '../format.js';
 import type { CallId, ErrorMessage, Message } from '../message.js';
+import { GOVAL_CLOSE_CODES } from './close-codes.js';
 import { type BodyCase, type BodyInit, decodeCommand, encodeCommand } from './codec.js';
 import {
   CONTROL_CHANNEL,
@@ -206,7 +208,15 @@ export function govalWire(options: GovalWireOptions = {}): WireFormat {
     };
   }
 
-  return { name: GOVAL_WIRE_NAME, frame: 'binary', handshake: 'upgrade', encode, decode };
+  return {
+    name: GOVAL_WIRE_NAME,
+    frame: 'binary',
+    handshake: 'upgrade',
+    // crosis answers 1008 by fetching a new token; 4100 it would only retry with the same one.
+    closeCodes: { [CLOSE_CODES.HANDSHAKE_FAILED.code]: GOVAL_CLOSE_CODES.POLICY_VIOLATION },
+    encode,
+    decode,
+  };
 }
 
 function fail(message: string, id?: CallId): Decoded {
