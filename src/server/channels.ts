@@ -104,8 +104,22 @@ export class ChannelHub {
     );
   }
 
+  /** Detaches of closed connections still running: `settled()` waits for them. */
+  private readonly leaving = new Set<Promise<void>>();
+
+  /** Resolves once every closed connection's sessions have detached and emptied instances are disposed. */
+  async settled(): Promise<void> {
+    while (this.leaving.size > 0) await Promise.all([...this.leaving]);
+  }
+
   /** A closed connection leaves every instance it was attached to. */
-  async disconnect(connection: Connection): Promise<void> {
+  disconnect(connection: Connection): Promise<void> {
+    const leaving = this.detachAll(connection).finally(() => this.leaving.delete(leaving));
+    this.leaving.add(leaving);
+    return leaving;
+  }
+
+  private async detachAll(connection: Connection): Promise<void> {
     for (const channel of [...connection.channels.keys()]) {
       await this.leave(connection, channel, 'disconnect', undefined).catch((error) =>
         this.runtime.logger.error('a service failed to detach a session', {

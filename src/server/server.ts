@@ -307,6 +307,8 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
       connection.close(CLOSE_CODES.SERVICE_RESTART.code, reason);
     }
     await stopped;
+    // Services finish detaching and disposing (a last save, say) before close resolves.
+    await this.channels.settled();
   }
 
   private runningCalls(): number {

@@ -234,3 +234,31 @@ describe('recording one channel', () => {
     ]);
   });
 });
+
+describe('shutdown', () => {
+  test('server.close() resolves only after every instance has been disposed (a last save finishes)', async () => {
+    transport = memoryTransport();
+    const saved: number[] = [];
+    server = await createServer({
+      protocol: api,
+      handlers: { misc: { ping: () => 'pong' as const } },
+      services: {
+        counter: {
+          ...counter,
+          dispose: async (state) => {
+            await new Promise((resolve) => setTimeout(resolve, 30));
+            saved.push(state.total);
+          },
+        },
+      },
+      transport: transport.server,
+      auth: anonymous(['*']),
+      logger: silentLogger,
+    });
+    const a = client();
+    const channel = await a.openChannel('counter', { name: 'to-save' });
+    await channel.call('add', { by: 7 });
+    await server.close({ graceMs: 10 });
+    expect(saved).toEqual([7]);
+  });
+});
