@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Client, createClient } from '../../../src/client/index.js';
 import { CallError } from '../../../src/protocol/errors.js';
@@ -38,10 +39,17 @@ async function open(options: ExecOptions) {
   return client.openChannel('exec', { name: 'shell' });
 }
 
+/** Whether a process still runs: a zombie waiting for its parent (here PID 1) to reap it has died. */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    // The state is the field after the parenthesised command name.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }

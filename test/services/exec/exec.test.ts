@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { describe, expect, it, vi } from 'vitest';
@@ -43,10 +44,17 @@ function joined(items: ExecItem[]) {
   return { output, error, last: items.at(-1) };
 }
 
+/** Whether a process still runs: a zombie waiting for its parent (here PID 1) to reap it has died. */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    // The state is the field after the parenthesised command name.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }
