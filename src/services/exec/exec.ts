@@ -27,6 +27,11 @@ export interface ExecOptions {
   readonly maxOutputBytes?: number;
   /** How long after SIGTERM a process gets before SIGKILL. */
   readonly killGraceMs?: number;
+  /**
+   * Variables a caller may not set, by exact name or pattern: those that make an allowed program
+   * load code of the caller's choosing. Default `DENIED_ENV`; `[]` lets callers set anything.
+   */
+  readonly denyEnv?: readonly (string | RegExp)[];
 }
 
 /** The defaults of `exec()`'s options. */
@@ -46,6 +51,31 @@ export const MINIMAL_ENV: Readonly<Record<string, string>> = {
   LANG: 'C.UTF-8',
 };
 
+/**
+ * Variables that make a program load or run code other than its own: the dynamic loader's, and
+ * the start-up hooks of common interpreters and shells. With the files service, a caller could
+ * otherwise write a library into the root and have an allowed `echo` load it.
+ */
+export const DENIED_ENV: readonly (string | RegExp)[] = [
+  /^LD_/,
+  /^DYLD_/,
+  'GCONV_PATH',
+  'NODE_OPTIONS',
+  'NODE_PATH',
+  'BASH_ENV',
+  'ENV',
+  'SHELLOPTS',
+  'PS4',
+  'PYTHONSTARTUP',
+  'PYTHONPATH',
+  'PYTHONHOME',
+  'PERL5OPT',
+  'PERL5LIB',
+  'PERLLIB',
+  'RUBYOPT',
+  'RUBYLIB',
+];
+
 /** Output held for a slow reader before the process's pipes are paused. */
 const PAUSE_BYTES = 1024 * 1024;
 
@@ -61,6 +91,9 @@ export function exec(options: ExecOptions = {}): ServiceImplementation<ExecServi
   const maxOutputBytes = options.maxOutputBytes ?? EXEC_DEFAULTS.maxOutputBytes;
   const killGraceMs = options.killGraceMs ?? EXEC_DEFAULTS.killGraceMs;
   const serverPath = options.env?.PATH ?? MINIMAL_ENV.PATH ?? '';
+  const denyEnv = options.denyEnv ?? DENIED_ENV;
+  const denied = (name: string) =>
+    denyEnv.some((rule) => (typeof rule === 'string' ? rule === name : rule.test(name)));
 
   return {
     create: () => undefined,
@@ -71,6 +104,10 @@ export function exec(options: ExecOptions = {}): ServiceImplementation<ExecServi
         const program = args[0] as string;
         if (!allow.has(program))
           ctx.fail('COMMAND_NOT_ALLOWED', `${JSON.stringify(program)} is not allowed`, { program });
+        for (const name of Object.keys(env ?? {})) {
+          if (denied(name))
+            ctx.fail('ENV_NOT_ALLOWED', `the caller may not set ${JSON.stringify(name)}`, { name });
+        }
         const file = await executable(program, serverPath, options.cwd);
         if (file === undefined)
           throw new RequestError('EXEC_FAILED', `${JSON.stringify(program)} was not found`);

@@ -34,6 +34,10 @@ export const execService = service({
   errors: {
     EXEC_DISABLED: error('Running programs is disabled on this server'),
     COMMAND_NOT_ALLOWED: error('The program is not on the allow-list', z.object({ program: z.string() })),
+    ENV_NOT_ALLOWED: error(
+      'The caller may not set this environment variable (it changes what the program loads)',
+      z.object({ name: z.string() }),
+    ),
     EXEC_FAILED: error('The program could not be started'),
     EXEC_TIMEOUT: error(
       'The program ran past its time limit and was killed',

@@ -93,6 +93,43 @@ describe('exec: who may run what', () => {
     ]);
   });
 
+  it('refuses variables that would make an allowed program load the caller’s code', async () => {
+    const service = await start({ enabled: true, allow: ['/bin/echo'] });
+    for (const name of [
+      'LD_PRELOAD',
+      'LD_LIBRARY_PATH',
+      'DYLD_INSERT_LIBRARIES',
+      'NODE_OPTIONS',
+      'BASH_ENV',
+    ]) {
+      const { items, error } = await collect(
+        service.run({ args: ['/bin/echo'], env: { HOME: '/', [name]: './x.so' } }),
+      );
+      expect([items, error?.code, error?.message, error?.data]).toEqual([
+        [],
+        'ENV_NOT_ALLOWED',
+        `the caller may not set ${JSON.stringify(name)}`,
+        { name },
+      ]);
+    }
+  });
+
+  it('lets the server choose which variables callers may set', async () => {
+    const service = await start({ enabled: true, allow: [node], denyEnv: ['SECRET_MODE'] });
+    const { items } = await collect(
+      service.run({
+        args: [node, '-e', 'process.stdout.write(process.env.NODE_OPTIONS)'],
+        env: { NODE_OPTIONS: '--no-warnings' },
+      }),
+    );
+    expect(items).toEqual([
+      { kind: 'output', data: '--no-warnings' },
+      { kind: 'exit', code: 0 },
+    ]);
+    const { error } = await collect(service.run({ args: [node], env: { SECRET_MODE: '1' } }));
+    expect(error?.code).toBe('ENV_NOT_ALLOWED');
+  });
+
   it('fails with EXEC_FAILED when an allowed program does not exist', async () => {
     const service = await start({ enabled: true, allow: ['no-such-program-here', '/no/such/program'] });
     for (const program of ['no-such-program-here', '/no/such/program']) {
