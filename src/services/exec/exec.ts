@@ -79,13 +79,18 @@ export const DENIED_ENV: readonly (string | RegExp)[] = [
 /** Output held for a slow reader before the process's pipes are paused. */
 const PAUSE_BYTES = 1024 * 1024;
 
+/** One exec instance's state: the processes running, by the session that started them. */
+export interface ExecState {
+  readonly running: Map<number, Set<{ kill(): void }>>;
+}
+
 /**
  * The exec service: runs allowed programs without a shell and streams their output.
  *
  * @example
  * createServer({ ..., services: { exec: exec({ enabled: true, allow: ['node', '/bin/echo'], cwd: root }) } });
  */
-export function exec(options: ExecOptions = {}): ServiceImplementation<ExecService, undefined> {
+export function exec(options: ExecOptions = {}): ServiceImplementation<ExecService, ExecState> {
   const allow = new Set(options.allow ?? []);
   const timeoutMs = options.timeoutMs ?? EXEC_DEFAULTS.timeoutMs;
   const maxOutputBytes = options.maxOutputBytes ?? EXEC_DEFAULTS.maxOutputBytes;
@@ -96,7 +101,15 @@ export function exec(options: ExecOptions = {}): ServiceImplementation<ExecServi
     denyEnv.some((rule) => (typeof rule === 'string' ? rule === name : rule.test(name)));
 
   return {
-    create: () => undefined,
+    create: () => ({ running: new Map() }),
+    // A session that leaves (or an instance that ends) takes its processes with it, whatever
+    // becomes of the calls that started them.
+    detached: ({ state, session }) => {
+      for (const run of state.running.get(session.id) ?? []) run.kill();
+    },
+    dispose: (state) => {
+      for (const runs of state.running.values()) for (const run of runs) run.kill();
+    },
     handlers: {
       async *run({ args, env }, ctx) {
         if (options.enabled !== true)
@@ -126,10 +139,18 @@ export function exec(options: ExecOptions = {}): ServiceImplementation<ExecServi
         );
         const onAbort = () => run.kill();
         ctx.signal.addEventListener('abort', onAbort, { once: true });
+        let runs = ctx.state.running.get(ctx.session.id);
+        if (!runs) {
+          runs = new Set();
+          ctx.state.running.set(ctx.session.id, runs);
+        }
+        runs.add(run);
         try {
           yield* run.items();
         } finally {
           ctx.signal.removeEventListener('abort', onAbort);
+          runs.delete(run);
+          if (runs.size === 0) ctx.state.running.delete(ctx.session.id);
           // Cancelled, or the reader stopped: the process must not outlive the call.
           run.kill();
         }

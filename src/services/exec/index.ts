@@ -1,2 +1,10 @@
-export { DENIED_ENV, EXEC_DEFAULTS, type ExecOptions, exec, MINIMAL_ENV, signalExitCode } from './exec.js';
+export {
+  DENIED_ENV,
+  EXEC_DEFAULTS,
+  type ExecOptions,
+  type ExecState,
+  exec,
+  MINIMAL_ENV,
+  signalExitCode,
+} from './exec.js';
 export { ExecItem, type ExecService, execService } from './service.js';

@@ -14,6 +14,8 @@ async function start(options: ExecOptions) {
   const local = await LocalInstance.start(service, 'main');
   const session = await local.attach();
   return {
+    local,
+    session,
     run(input: { args: string[]; env?: Record<string, string> }, signal?: AbortSignal) {
       return service.handlers.run(input, local.context(session, signal)) as AsyncGenerator<ExecItem>;
     },
@@ -240,6 +242,23 @@ describe('exec: stopping', () => {
     cancel.abort();
     expect(await collect(items)).toEqual({ items: [{ kind: 'exit', code: 143 }] });
     expect(alive(pid)).toBe(false);
+  });
+
+  it('kills the processes of a session that leaves, and of an instance that ends', async () => {
+    const service = await start({ enabled: true, allow: [node] });
+    const script = 'console.log("ready"); setInterval(() => {}, 1000)';
+    const first = service.run({ args: [node, '-e', script] });
+    expect((await first.next()).value).toEqual({ kind: 'output', data: 'ready\n' });
+    await service.local.detach(service.session);
+    expect(await collect(first)).toEqual({ items: [{ kind: 'exit', code: 143 }] });
+    const other = await service.local.attach();
+    const second = service.local.implementation.handlers.run(
+      { args: [node, '-e', script] },
+      service.local.context(other),
+    ) as AsyncGenerator<ExecItem>;
+    expect((await second.next()).value).toEqual({ kind: 'output', data: 'ready\n' });
+    await service.local.implementation.dispose?.(service.local.state, service.local.instance);
+    expect(await collect(second)).toEqual({ items: [{ kind: 'exit', code: 143 }] });
   });
 
   it('sends SIGKILL after the grace to a process that ignores SIGTERM', async () => {
