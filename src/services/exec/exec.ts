@@ -36,9 +36,11 @@ export interface ExecOptions {
 
 /** The defaults of `exec()`'s options. */
 export const EXEC_DEFAULTS = {
+  /** No time limit: a process runs until it exits or the call is cancelled. */
   timeoutMs: 0,
   /** 16 MiB of output. */
   maxOutputBytes: 16 * 1024 * 1024,
+  /** Two seconds to clean up after SIGTERM. */
   killGraceMs: 2000,
 } as const;
 

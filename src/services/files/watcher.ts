@@ -43,6 +43,7 @@ export class RootWatcher {
     this.watcher.on('error', () => this.stop());
   }
 
+  /** Stops watching (when nobody is subscribed any more). */
   stop(): void {
     this.watcher?.close();
     this.watcher = undefined;
