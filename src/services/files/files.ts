@@ -3,7 +3,7 @@ import { lstat, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RequestError } from '../../protocol/errors.js';
 import type { ServiceImplementation, ServiceInstance } from '../../server/service-types.js';
-import { fromErrno, type Located, notRegular, quote, SandboxRoot } from './root.js';
+import { fromErrno, type Located, notRegular, quote, refuse, SandboxRoot } from './root.js';
 import type { FileEntry, FileStat, FilesService, FileType } from './service.js';
 import { FileSubscriptions } from './subscriptions.js';
 import { RootWatcher } from './watcher.js';
@@ -114,9 +114,11 @@ export function files(options: FilesOptions): ServiceImplementation<FilesService
         const type = await entryType(located);
         // rm removes a symlink met in the tree, never what it points to.
         await changing([located.path], () =>
-          rm(located.real, { recursive: true }).catch((error: unknown) => {
-            throw fromErrno(error, path);
-          }),
+          root.holdEntry(located, (entry) =>
+            rm(entry, { recursive: true }).catch((error: unknown) => {
+              throw fromErrno(error, path);
+            }),
+          ),
         );
         subscriptions.publish(entry('remove', located.path, type));
         return null;
@@ -137,9 +139,11 @@ export function files(options: FilesOptions): ServiceImplementation<FilesService
       async readdir({ path }) {
         const located = await root.locate(path);
         if (!located.exists) throw new RequestError('NOT_FOUND', `${quote(path)} does not exist`);
-        const entries = await readdir(located.real, { withFileTypes: true }).catch((error: unknown) => {
-          throw fromErrno(error, path);
-        });
+        const entries = await root.hold(located.real, path, (directory) =>
+          readdir(directory, { withFileTypes: true }).catch((error: unknown) => {
+            throw fromErrno(error, path);
+          }),
+        );
         const listed: FileEntry[] = [];
         for (const dirent of entries) {
           let type: FileType = dirent.isDirectory() ? 'directory' : 'file';
@@ -160,9 +164,14 @@ export function files(options: FilesOptions): ServiceImplementation<FilesService
           throw error;
         }
         if (!located.exists) return missing();
-        const info = await stat(located.real).catch((error: unknown) => {
-          throw fromErrno(error, path);
-        });
+        const look = (entry: string) =>
+          lstat(entry).catch((error: unknown) => {
+            throw fromErrno(error, path);
+          });
+        // The located path has no symlink left in it; one there now was swapped in: not followed.
+        const info =
+          located.names.length === 0 ? await look(located.real) : await root.holdEntry(located, look);
+        if (info.isSymbolicLink()) throw refuse(path, 'symlink');
         return {
           exists: true,
           type: info.isDirectory() ? 'directory' : 'file',
@@ -182,9 +191,13 @@ export function files(options: FilesOptions): ServiceImplementation<FilesService
         const type = await entryType(from);
         const created = await changing([from.path, to.path], async () => {
           const created = await root.makeDirectories(to, false);
-          await rename(from.real, to.real).catch((error: unknown) => {
-            throw fromErrno(error, newPath);
-          });
+          await root.holdEntry(from, (source) =>
+            root.holdEntry(to, (target) =>
+              rename(source, target).catch((error: unknown) => {
+                throw fromErrno(error, newPath);
+              }),
+            ),
+          );
           return created;
         });
         for (const directory of created) subscriptions.publish(entry('create', directory, 'directory'));

@@ -1,6 +1,6 @@
 import { constants, realpathSync, statSync } from 'node:fs';
 import { type FileHandle, lstat, mkdir, open, readlink, realpath } from 'node:fs/promises';
-import { join, sep } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import { RequestError } from '../../protocol/errors.js';
 
 /** Longest path a client may name, in UTF-8 bytes (Linux's PATH_MAX). */
@@ -134,6 +134,37 @@ export class SandboxRoot {
   }
 
   /**
+   * Runs `run` with a path that reaches the directory `real` through a descriptor held open on it
+   * (`/proc/self/fd/N`), after checking where that descriptor really points. Whatever is swapped
+   * on the way to `real` afterwards, paths under the returned one stay in the directory that was
+   * checked: `openat` semantics for path-based calls (rm, rename, mkdir, readdir, lstat). Without
+   * `/proc` (not Linux), `run` gets `real` itself.
+   */
+  async hold<T>(real: string, path: string, run: (through: string) => Promise<T>): Promise<T> {
+    const handle = await open(real, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW).catch(
+      (error: unknown) => {
+        throw fromErrno(error, path);
+      },
+    );
+    try {
+      const held = `/proc/self/fd/${handle.fd}`;
+      const actual = await readlink(held).catch(() => undefined);
+      if (actual === undefined) return await run(real);
+      if (!this.contains(actual)) throw refuse(path, 'symlink');
+      return await run(held);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** `hold` on the directory that contains a located entry; `run` gets the entry's path under it. */
+  holdEntry<T>(located: Located, run: (through: string) => Promise<T>): Promise<T> {
+    return this.hold(dirname(located.real), located.path, (directory) =>
+      run(join(directory, basename(located.real))),
+    );
+  }
+
+  /**
    * Creates the missing directories of `located` (all of its names if `self`, else all but the
    * last), one name at a time, refusing a symlink found on the way. Returns the client paths created.
    */
@@ -160,11 +191,15 @@ export class SandboxRoot {
         continue;
       }
       try {
-        await mkdir(real);
+        await this.hold(dirname(real), located.path, (parent) => mkdir(join(parent, basename(real))));
         created.push(names.slice(0, i + 1).join('/'));
       } catch (error) {
         // Someone made it meanwhile: check it again as an existing entry.
-        if (errnoOf(error) !== 'EEXIST') throw fromErrno(error, located.path);
+        if (
+          errnoOf(error) !== 'EEXIST' &&
+          !(error instanceof RequestError && error.code === 'ALREADY_EXISTS')
+        )
+          throw fromErrno(error, located.path);
         i--;
         real = join(real, '..');
       }

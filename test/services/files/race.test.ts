@@ -52,6 +52,26 @@ describe.skipIf(process.platform !== 'linux')(
       expect(await readFile(join(base, 'outside/file.txt'), 'utf8')).toBe('outside');
     });
 
+    it('is caught before a remove, a move or a listing through the held directory', async () => {
+      await mkdir(join(root, 'top/dir'), { recursive: true });
+      await writeFile(join(root, 'top/dir/file.txt'), 'inside');
+      await mkdir(join(base, 'outside/dir'));
+      await writeFile(join(base, 'outside/dir/file.txt'), 'outside');
+      const entry = await sandbox.locateEntry('top/dir/file.txt');
+      const listed = await sandbox.locate('top/dir');
+      // An ancestor swapped: the held descriptor points outside, and the check on it says so.
+      await rename(join(root, 'top'), join(root, 'top-was'));
+      await symlink(join(base, 'outside'), join(root, 'top'));
+      const removal = await rejection(sandbox.holdEntry(entry, (path) => rm(path)));
+      const move = await rejection(
+        sandbox.holdEntry(entry, (path) => rename(path, join(root, 'stolen.txt'))),
+      );
+      const listing = await rejection(sandbox.hold(listed.real, listed.path, async () => undefined));
+      for (const error of [removal, move, listing])
+        expect([error.code, error.data]).toEqual(['PATH_OUTSIDE_ROOT', { reason: 'symlink' }]);
+      expect(await readFile(join(base, 'outside/dir/file.txt'), 'utf8')).toBe('outside');
+    });
+
     it('a final name swapped for a symlink is not followed at all (O_NOFOLLOW)', async () => {
       const located = await sandbox.locate('dir/file.txt');
       await rm(join(root, 'dir/file.txt'));
