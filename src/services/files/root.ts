@@ -117,11 +117,13 @@ export class SandboxRoot {
    * `O_NONBLOCK` too, so a FIFO without a writer cannot hang the open (regular files ignore it).
    */
   async open(located: Located, flags: number, mode?: number): Promise<FileHandle> {
-    const handle = await open(located.real, flags | constants.O_NOFOLLOW | constants.O_NONBLOCK, mode).catch(
-      (error: unknown) => {
+    const opening = (path: string) =>
+      open(path, flags | constants.O_NOFOLLOW | constants.O_NONBLOCK, mode).catch((error: unknown) => {
         throw fromErrno(error, located.path);
-      },
-    );
+      });
+    // Through the held parent, so even O_CREAT cannot land outside the root.
+    const handle =
+      located.names.length === 0 ? await opening(located.real) : await this.holdEntry(located, opening);
     try {
       const real = await readlink(`/proc/self/fd/${handle.fd}`).catch(() => undefined);
       // Without /proc (not Linux) the check before the open is all there is; see docs/files.md.
@@ -142,7 +144,10 @@ export class SandboxRoot {
    */
   async hold<T>(real: string, path: string, run: (through: string) => Promise<T>): Promise<T> {
     const handle = await open(real, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW).catch(
-      (error: unknown) => {
+      async (error: unknown) => {
+        // O_DIRECTORY | O_NOFOLLOW on a symlink says ENOTDIR: a link swapped in since the check.
+        if (errnoOf(error) === 'ENOTDIR' && (await lstat(real).catch(() => undefined))?.isSymbolicLink())
+          throw refuse(path, 'symlink');
         throw fromErrno(error, path);
       },
     );

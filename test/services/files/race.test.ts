@@ -52,6 +52,14 @@ describe.skipIf(process.platform !== 'linux')(
       expect(await readFile(join(base, 'outside/file.txt'), 'utf8')).toBe('outside');
     });
 
+    it('creates nothing outside when a new file is opened through a swapped directory', async () => {
+      const located = await sandbox.locate('dir/new.txt');
+      await swap();
+      const error = await rejection(sandbox.open(located, constants.O_WRONLY | constants.O_CREAT));
+      expect([error.code, error.data]).toEqual(['PATH_OUTSIDE_ROOT', { reason: 'symlink' }]);
+      await expect(readFile(join(base, 'outside/new.txt'))).rejects.toMatchObject({ code: 'ENOENT' });
+    });
+
     it('is caught before a remove, a move or a listing through the held directory', async () => {
       await mkdir(join(root, 'top/dir'), { recursive: true });
       await writeFile(join(root, 'top/dir/file.txt'), 'inside');
