@@ -42,6 +42,10 @@ beforeAll(async () => {
   // Dangling: the target does not exist yet, and creating through the link would make it outside.
   await symlink(join(outside, 'not-yet'), join(root, 'dangling'));
   await symlink(join(outside, 'secret.txt'), join(root, 'to-secret'));
+  // A sibling whose path starts with the root's: `${root}-evil` is not inside `${root}`.
+  await mkdir(`${root}-evil`);
+  await writeFile(`${root}-evil/file.txt`, 'evil');
+  await symlink(`${root}-evil`, join(root, 'to-prefix'));
   await symlink('loop-b', join(root, 'loop-a'));
   await symlink('loop-a', join(root, 'loop-b'));
   service = files({ root });
@@ -53,8 +57,13 @@ afterAll(async () => {
   await rm(base, { recursive: true, force: true });
 });
 
+/** Everything beside the root: the sentinel directory and the prefix sibling. */
+async function outsideRoot(): Promise<Record<string, string>> {
+  return { ...(await snapshot(outside)), ...(await snapshot(`${root}-evil`, 'evil/')) };
+}
+
 /** Every entry under a directory, without following links: kind, bytes or link target, mode, mtime. */
-async function snapshot(directory: string): Promise<Record<string, string>> {
+async function snapshot(directory: string, label = ''): Promise<Record<string, string>> {
   const result: Record<string, string> = {};
   const walk = async (dir: string, prefix: string) => {
     for (const name of (await readdir(dir)).sort()) {
@@ -69,7 +78,7 @@ async function snapshot(directory: string): Promise<Record<string, string>> {
       } else result[key] = `file ${(await readFile(path)).toString('base64')} ${stamp}`;
     }
   };
-  await walk(directory, '');
+  await walk(directory, label);
   return result;
 }
 
@@ -118,6 +127,8 @@ const hostile: [string, string][] = [
   ['to-sibling/dir', 'symlink'],
   ['to-sibling/new-dir/new.txt', 'symlink'],
   ['to-sibling-relative/secret.txt', 'symlink'],
+  ['to-prefix/file.txt', 'symlink'],
+  ['to-prefix/new.txt', 'symlink'],
   ['chain-1/secret.txt', 'symlink'],
   ['chain-1/dir/deep.txt', 'symlink'],
   ['dangling/x', 'symlink'],
@@ -129,6 +140,7 @@ const links: [string, string][] = [
   ['to-slash', 'symlink'],
   ['to-sibling', 'symlink'],
   ['to-secret', 'symlink'],
+  ['to-prefix', 'symlink'],
   ['chain-1', 'symlink'],
   ['dangling', 'symlink'],
   ['loop-a', 'symlink'],
@@ -137,7 +149,7 @@ const links: [string, string][] = [
 describe('files: the path-escape suite', () => {
   for (const [name, run] of Object.entries(operations)) {
     it(`${name}: refuses every hostile path with PATH_OUTSIDE_ROOT and touches nothing`, async () => {
-      const before = { outside: await snapshot(outside), root: await snapshot(root) };
+      const before = { outside: await outsideRoot(), root: await snapshot(root) };
       const refused: [string, string, unknown][] = [];
       for (const [path] of hostile) {
         const error = await rejection(run(path));
@@ -145,7 +157,7 @@ describe('files: the path-escape suite', () => {
         expect(error.message).not.toContain(base);
       }
       expect(refused).toEqual(hostile.map(([path, reason]) => [path, 'PATH_OUTSIDE_ROOT', { reason }]));
-      expect(await snapshot(outside)).toEqual(before.outside);
+      expect(await outsideRoot()).toEqual(before.outside);
       expect(await snapshot(root)).toEqual(before.root);
       expect(local.emitted).toEqual([]);
     });
@@ -153,19 +165,19 @@ describe('files: the path-escape suite', () => {
 
   for (const name of ['read', 'write', 'mkdir', 'readdir', 'stat', 'subscribe'] as const) {
     it(`${name}: refuses to follow a link that leaves the root`, async () => {
-      const before = await snapshot(outside);
+      const before = await outsideRoot();
       const reasons: unknown[] = [];
       for (const [path] of links) {
         const error = await rejection(operations[name]?.(path) ?? Promise.resolve());
         reasons.push([error.code, error.data]);
       }
       expect(reasons).toEqual(links.map(([, reason]) => ['PATH_OUTSIDE_ROOT', { reason }]));
-      expect(await snapshot(outside)).toEqual(before);
+      expect(await outsideRoot()).toEqual(before);
     });
   }
 
   it('move and remove act on a link itself, never on what it points to', async () => {
-    const before = await snapshot(outside);
+    const before = await outsideRoot();
     await service.handlers.move(
       { oldPath: 'to-secret', newPath: 'inside/renamed-link' },
       local.context(session),
@@ -173,14 +185,14 @@ describe('files: the path-escape suite', () => {
     expect(await readlink(join(root, 'inside/renamed-link'))).toBe(join(outside, 'secret.txt'));
     await service.handlers.remove({ path: 'inside/renamed-link' }, local.context(session));
     await service.handlers.remove({ path: 'to-sibling' }, local.context(session));
-    expect(await snapshot(outside)).toEqual(before);
+    expect(await outsideRoot()).toEqual(before);
     await symlink(join(outside, 'secret.txt'), join(root, 'to-secret'));
     await symlink(outside, join(root, 'to-sibling'));
     local.emitted.length = 0;
   });
 
   it('takes URL-encoded and odd names literally, inside the root', async () => {
-    const before = await snapshot(outside);
+    const before = await outsideRoot();
     for (const path of ['%2e%2e/x', '%2e%2e%2fx', '...', 'a..b', '.../x', '..a/..b']) {
       const missing = await rejection(operations.read?.(path) ?? Promise.resolve());
       expect([path, missing.code]).toEqual([path, 'NOT_FOUND']);
@@ -195,7 +207,7 @@ describe('files: the path-escape suite', () => {
       expect(await readFile(join(root, path), 'utf8')).toBe('pwned');
       await operations.remove?.(path.split('/')[0] as string);
     }
-    expect(await snapshot(outside)).toEqual(before);
+    expect(await outsideRoot()).toEqual(before);
     local.emitted.length = 0;
   });
 });
@@ -249,7 +261,7 @@ describe('files: property', () => {
   });
 
   it('no sequence of writes and mkdirs through arbitrary paths changes anything outside the root', async () => {
-    const before = await snapshot(outside);
+    const before = await outsideRoot();
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.tuple(fc.constantFrom('write', 'mkdir'), hostilePath), { maxLength: 8 }),
@@ -263,6 +275,6 @@ describe('files: property', () => {
       ),
       { numRuns: 200 },
     );
-    expect(await snapshot(outside)).toEqual(before);
+    expect(await outsideRoot()).toEqual(before);
   });
 });
