@@ -127,8 +127,9 @@ export function exec(options: ExecOptions = {}): ServiceImplementation<ExecServi
         if (file === undefined)
           throw new RequestError('EXEC_FAILED', `${JSON.stringify(program)} was not found`);
         ctx.signal.throwIfAborted();
-        const run = new Run(
-          spawn(file, args.slice(1), {
+        let child: ChildProcess;
+        try {
+          child = spawn(file, args.slice(1), {
             argv0: program,
             ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
             env: { ...MINIMAL_ENV, ...options.env, ...env },
@@ -136,9 +137,12 @@ export function exec(options: ExecOptions = {}): ServiceImplementation<ExecServi
             stdio: ['ignore', 'pipe', 'pipe'],
             // Its own process group, so a kill reaches whatever it started too.
             detached: true,
-          }),
-          { timeoutMs, maxOutputBytes, killGraceMs, program },
-        );
+          });
+        } catch {
+          // Most failures (ENOENT, EACCES, a missing cwd) come as the child's 'error'; a few throw.
+          throw new RequestError('EXEC_FAILED', `${JSON.stringify(program)} could not be started`);
+        }
+        const run = new Run(child, { timeoutMs, maxOutputBytes, killGraceMs, program });
         const onAbort = () => run.kill();
         ctx.signal.addEventListener('abort', onAbort, { once: true });
         let runs = ctx.state.running.get(ctx.session.id);

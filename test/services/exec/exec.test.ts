@@ -145,6 +145,16 @@ describe('exec: who may run what', () => {
 });
 
 describe('exec: running', () => {
+  it('fails with EXEC_FAILED when the working directory is missing', async () => {
+    const service = await start({ enabled: true, allow: ['/bin/echo'], cwd: '/no/such/directory' });
+    const { items, error } = await collect(service.run({ args: ['/bin/echo', 'x'] }));
+    expect([items, error?.code, error?.message]).toEqual([
+      [],
+      'EXEC_FAILED',
+      '"/bin/echo" could not be started',
+    ]);
+  });
+
   it('streams stdout then reports the exit code', async () => {
     const service = await start({ enabled: true, allow: ['/bin/echo'] });
     expect(await collect(service.run({ args: ['/bin/echo', 'hello', 'world'] }))).toEqual({
