@@ -35,9 +35,10 @@ export interface Located {
  * A directory no path escapes. Paths are checked by their words first (no NUL, not absolute, no
  * `..`), then on disk: the real path of the deepest existing ancestor must lie inside the root,
  * and a symlink whose target is missing is never followed, so nothing can be created through it.
- * Files are opened by their real path with `O_NOFOLLOW`, and on Linux the opened descriptor's
- * path is checked again (`/proc/self/fd`) before a byte is read or written, which closes the race
- * where a directory is swapped for a symlink between the check and the open. Error messages name
+ * Every call then acts through a descriptor held on the directory it touches, checked on Linux
+ * (`/proc/self/fd`) to be inside the root, and files are opened with `O_NOFOLLOW` and checked the
+ * same way before a byte is read or written: a directory swapped for a symlink between the check
+ * and the call cannot redirect it. Error messages name
  * the client's path only, never the root's location.
  */
 export class SandboxRoot {
@@ -46,7 +47,13 @@ export class SandboxRoot {
 
   /** Throws a TypeError if `root` is not an existing directory. */
   constructor(root: string) {
-    if (!statSync(root).isDirectory()) throw new TypeError('files: root must be a directory');
+    let directory = false;
+    try {
+      directory = statSync(root).isDirectory();
+    } catch {
+      // Missing or unreadable: the same mistake in the server's configuration.
+    }
+    if (!directory) throw new TypeError('files: root must be a directory');
     this.real = realpathSync(root);
   }
 
@@ -97,12 +104,9 @@ export class SandboxRoot {
 
   /** The client path of a real path inside the root. */
   clientPath(real: string): string {
-    return real === this.real
-      ? '.'
-      : real
-          .slice(this.real.length + 1)
-          .split(sep)
-          .join('/');
+    if (real === this.real) return '.';
+    const prefix = this.real.endsWith(sep) ? this.real : this.real + sep;
+    return real.slice(prefix.length).split(sep).join('/');
   }
 
   /** Whether a real path lies inside the root (or is it). */

@@ -97,6 +97,11 @@ describe('files: operations', () => {
     expect(await call.stat('d')).toMatchObject({ exists: true, type: 'directory', fileMode: '1755' });
   });
 
+  it('stats and lists the root itself as `.`', async () => {
+    expect(await call.stat('.')).toMatchObject({ exists: true, type: 'directory' });
+    expect(await call.readdir('./')).toEqual({ files: [] });
+  });
+
   it('stats a missing path (or one under a file) as not existing', async () => {
     await writeFile(join(root, 'a.txt'), '');
     const missing = { exists: false, type: 'file', size: 0, fileMode: '', modTime: 0 };
@@ -202,6 +207,7 @@ describe('files: operations', () => {
   it('refuses a root that is not a directory', async () => {
     await writeFile(join(base, 'plain'), '');
     expect(() => files({ root: join(base, 'plain') })).toThrow('files: root must be a directory');
+    expect(() => files({ root: join(base, 'missing') })).toThrow(TypeError);
   });
 });
 
