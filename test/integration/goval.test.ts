@@ -26,14 +26,15 @@ const WAIT_MS = 5000;
 /** A goval client as crosis is: binary frames of api.Command, random base36 refs, replies matched by ref. */
 class GovalClient {
   private readonly inbox: Command[] = [];
-  private waiter: (() => void) | undefined;
+  /** Every wait in progress (a request and a nextBody may wait at once): each is woken by a frame. */
+  private readonly waiters = new Set<() => void>();
   closed: Promise<{ code: number; reason: string }>;
 
   private constructor(private readonly socket: WebSocket) {
     socket.binaryType = 'arraybuffer';
     socket.on('message', (data: ArrayBuffer) => {
       this.inbox.push(api.Command.decode(new Uint8Array(data)));
-      this.waiter?.();
+      for (const wake of [...this.waiters]) wake();
     });
     this.closed = new Promise((resolve) =>
       socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
@@ -53,11 +54,13 @@ class GovalClient {
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`no ${what} within ${WAIT_MS} ms`);
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiter = () => {
+        const wake = () => {
           clearTimeout(timer);
+          this.waiters.delete(wake);
           resolve();
         };
+        const timer = setTimeout(wake, left);
+        this.waiters.add(wake);
       });
     }
   }
