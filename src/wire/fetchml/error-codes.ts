@@ -63,6 +63,12 @@ export const BUILTIN_ERROR_MAP: Readonly<Record<string, ErrorCodeName>> = {
   NOT_CONNECTED: 'NETWORK_ERROR',
   UNKNOWN_TOPIC: 'INVALID_REQUEST',
   TOO_MANY_SUBSCRIPTIONS: 'SERVER_OVERLOADED',
+  // fetch_ml has no channels; a protocol with services served over it still gets exact bytes.
+  UNKNOWN_SERVICE: 'INVALID_REQUEST',
+  CHANNEL_NOT_FOUND: 'RESOURCE_NOT_FOUND',
+  CHANNEL_EXISTS: 'RESOURCE_ALREADY_EXISTS',
+  CHANNEL_CLOSED: 'SERVICE_UNAVAILABLE',
+  TOO_MANY_CHANNELS: 'SERVER_OVERLOADED',
 };
 
 /**

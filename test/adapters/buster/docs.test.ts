@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { BUSTER_CLOSE, BUSTER_SETTINGS } from '../../../src/adapters/buster/index.js';
 import {
@@ -8,8 +7,6 @@ import {
   WS_ERROR_CODES,
 } from '../../../src/wire/buster/index.js';
 import { docTable } from '../../support/docs.js';
-
-const doc = readFileSync(new URL('../../../docs/wire-buster.md', import.meta.url), 'utf8');
 
 describe('docs/wire-buster.md matches the code', () => {
   test('the error code table lists the four codes with their doc lines', () => {

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { jobQueueBinding } from '../../../examples/job-queue/fetchml/binding.js';
 import { ERROR_CODES, SEED_ERROR_CODES } from '../../../src/wire/fetchml/error-codes.js';
@@ -11,8 +10,6 @@ import {
 } from '../../../src/wire/fetchml/opcodes.js';
 import { PACKET_TYPES } from '../../../src/wire/fetchml/packets.js';
 import { docTable } from '../../support/docs.js';
-
-const doc = readFileSync(new URL('../../../docs/wire-fetchml.md', import.meta.url), 'utf8');
 
 const unquote = (cell: string) => cell.replace(/`/g, '');
 

@@ -1,10 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { HEMI_CLOSE_CODES } from '../../../src/wire/hemi/close-codes.js';
 import { HEMI_TIMEOUTS } from '../../../src/wire/hemi/timeouts.js';
 import { docTable } from '../../support/docs.js';
-
-const doc = readFileSync(new URL('../../../docs/wire-hemi.md', import.meta.url), 'utf8');
 
 describe('docs/wire-hemi.md matches the code', () => {
   test('the close-code table lists every Hemi close code with its number, in order', () => {
