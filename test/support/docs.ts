@@ -9,20 +9,23 @@ export function readDoc(page: string): string {
  * The rows of the markdown table that follows `heading` in a docs page, as arrays of trimmed cells
  * (header and separator rows left out). Tests compare them with the constants they document.
  */
-export function docTable(page: string, heading: string): string[][] {
+export function docTable(page: string, heading: string, options: { stripCode?: boolean } = {}): string[][] {
   const text = readDoc(page);
-  const start = text.indexOf(heading);
+  // A whole heading line first, so `## Errors` does not find `## Errors and limits`.
+  const line = text.indexOf(`\n${heading}\n`);
+  const start = line >= 0 ? line + 1 : text.indexOf(heading);
   if (start < 0) throw new Error(`${page} has no "${heading}"`);
   const rows: string[][] = [];
   let inTable = false;
-  for (const line of text.slice(start).split('\n').slice(1)) {
-    if (line.startsWith('|')) {
+  for (const row of text.slice(start).split('\n').slice(1)) {
+    if (row.startsWith('|')) {
       inTable = true;
       rows.push(
-        line
-          .split('|')
+        row
+          // An escaped pipe (`a \| b`) belongs to its cell.
+          .split(/(?<!\\)\|/)
           .slice(1, -1)
-          .map((cell) => cell.trim()),
+          .map((cell) => (options.stripCode ? cell.trim().replace(/`/g, '') : cell.trim())),
       );
     } else if (inTable) break;
   }

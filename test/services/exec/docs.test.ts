@@ -1,16 +1,22 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DENIED_ENV, EXEC_DEFAULTS, execService, MINIMAL_ENV } from '../../../src/services/exec/index.js';
-import { table } from '../files/docs-table.js';
+import { docTable } from '../../support/docs.js';
 
 describe('docs/exec.md matches the code', () => {
   it('lists every command and error code, in order', () => {
-    expect(table('exec.md', '## Commands').map(([name]) => name)).toEqual(Object.keys(execService.commands));
-    expect(table('exec.md', '## Errors').map(([code]) => code)).toEqual(Object.keys(execService.errors));
+    expect(docTable('exec.md', '## Commands', { stripCode: true }).map(([name]) => name)).toEqual(
+      Object.keys(execService.commands),
+    );
+    expect(docTable('exec.md', '## Errors', { stripCode: true }).map(([code]) => code)).toEqual(
+      Object.keys(execService.errors),
+    );
   });
 
   it('gives each option its default', () => {
-    const options = Object.fromEntries(table('exec.md', '## Options').map(([name, value]) => [name, value]));
+    const options = Object.fromEntries(
+      docTable('exec.md', '## Options', { stripCode: true }).map(([name, value]) => [name, value]),
+    );
     for (const [name, value] of Object.entries(EXEC_DEFAULTS)) expect(options[name]).toBe(String(value));
     expect(Object.keys(options)).toEqual([
       'enabled',
