@@ -165,6 +165,9 @@ async function memory(contender: Contender): Promise<MemoryResult> {
   type Usage = { rss: number; heapUsed: number };
   const before = await server.request<Usage>({ type: 'memory' }, 'memory');
   const clients = await openClients(contender, server.port, 2000);
+  // One round trip each before measuring: a used idle connection, not one that never exchanged a
+  // message. Switchboard's handshake is already an exchange; raw ws's and Socket.IO's would not be.
+  await Promise.all(clients.map((client) => client.call(0)));
   await new Promise((resolve) => setTimeout(resolve, 500));
   const after = await server.request<Usage>({ type: 'memory' }, 'memory');
   for (const client of clients) client.close();
