@@ -275,7 +275,13 @@ export class Connection implements ConnectionInfo {
         this.inFlight.get(message.id)?.abort(new RequestError('CANCELLED', 'cancelled by the caller'));
         return;
       case 'ping':
-        if (debt === 0) this.send({ type: 'pong', ts: message.ts, at: now });
+        if (debt === 0)
+          this.send({
+            type: 'pong',
+            ts: message.ts,
+            at: now,
+            ...(message.id === undefined ? {} : { id: message.id }),
+          });
         return;
       case 'pong':
         this.rttMs = Math.max(0, now - message.ts);

@@ -120,11 +120,18 @@ export function decodeJson(frame: Frame): Decoded {
       return ok({ type: 'cancel', id: value.id });
     case 'ping':
       if (!isTimestamp(value.ts)) return fail('ping: field "ts" must be a finite number');
-      return ok({ type: 'ping', ts: value.ts });
+      if (value.id !== undefined && !isCallId(value.id)) return fail('ping: field "id" must be a call id');
+      return ok({ type: 'ping', ts: value.ts, ...(value.id === undefined ? {} : { id: value.id }) });
     case 'pong':
       if (!isTimestamp(value.ts) || !isTimestamp(value.at))
         return fail('pong: fields "ts" and "at" must be numbers');
-      return ok({ type: 'pong', ts: value.ts, at: value.at });
+      if (value.id !== undefined && !isCallId(value.id)) return fail('pong: field "id" must be a call id');
+      return ok({
+        type: 'pong',
+        ts: value.ts,
+        at: value.at,
+        ...(value.id === undefined ? {} : { id: value.id }),
+      });
     case 'hello': {
       if (value.wire !== JSON_WIRE_VERSION) {
         return {

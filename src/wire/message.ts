@@ -180,6 +180,8 @@ export interface ChannelClosed {
 export interface Ping {
   readonly type: 'ping';
   readonly ts: number;
+  /** For wires whose pings are requests with an id (Hemi's ping-request, goval's `ref`): echoed in the pong. */
+  readonly id?: CallId;
 }
 
 /** Answer to a ping: `ts` echoes the ping's, `at` is the responder's clock. RTT = now − ts. */
@@ -187,6 +189,8 @@ export interface Pong {
   readonly type: 'pong';
   readonly ts: number;
   readonly at: number;
+  /** The ping's id, when it had one. */
+  readonly id?: CallId;
 }
 
 /** Server → client before it closes on purpose: why, and where to reconnect. */

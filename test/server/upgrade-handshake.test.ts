@@ -165,3 +165,14 @@ describe('a wire whose decoder throws', () => {
     });
   });
 });
+
+describe('pings with ids', () => {
+  test('a ping that carries an id is answered by a pong with the same id', async () => {
+    harness = await startHarness();
+    const peer = harness.raw();
+    await peer.handshake();
+    peer.send({ type: 'ping', ts: 123, id: 'p-1' });
+    const pong = await peer.next((message) => message.type === 'pong');
+    expect([pong.ts, pong.id, typeof pong.at]).toEqual([123, 'p-1', 'number']);
+  });
+});

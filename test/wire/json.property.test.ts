@@ -205,8 +205,11 @@ const wellFormed: Record<MessageType, fc.Arbitrary<Message>> = {
     },
     { requiredKeys: ['type', 'channel', 'status'] },
   ),
-  ping: fc.record({ type: fc.constant('ping'), ts: finite }),
-  pong: fc.record({ type: fc.constant('pong'), ts: finite, at: finite }),
+  ping: fc.record({ type: fc.constant('ping'), ts: finite, id: callId }, { requiredKeys: ['type', 'ts'] }),
+  pong: fc.record(
+    { type: fc.constant('pong'), ts: finite, at: finite, id: callId },
+    { requiredKeys: ['type', 'ts', 'at'] },
+  ),
   goodbye: fc.record(
     { type: fc.constant('goodbye'), reason: text, reconnectUrl: text, retryAfterMs: finite },
     { requiredKeys: ['type', 'reason'] },

@@ -120,8 +120,11 @@ export function govalWire(options: GovalWireOptions = {}): WireFormat {
       case 'ping':
         // goval pings carry no time, and crosis does not answer them: the server pings at the WebSocket level.
         return null;
-      case 'pong':
-        return control(undefined, pongBody());
+      case 'pong': {
+        // On the ping's channel, echoing its ref, so that crosis's `request({ ping })` resolves.
+        const address = addressOf(message.id);
+        return frame(address.channel ?? CONTROL_CHANNEL, pongBody(), address.ref);
+      }
       case 'opened':
         return control(message.id, openedBody(message.channel, message.state), message.session);
       case 'channelClosed':
@@ -169,7 +172,7 @@ export function govalWire(options: GovalWireOptions = {}): WireFormat {
       case undefined:
         return fail('a Command without a body', id);
       case 'ping':
-        return { ok: true, message: { type: 'ping', ts: 0 } };
+        return { ok: true, message: { type: 'ping', ts: 0, id } };
       case 'pong':
         return { ok: true, message: { type: 'pong', ts: 0, at: 0 } };
       case 'openChan': {

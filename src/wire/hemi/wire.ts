@@ -113,7 +113,8 @@ export function hemiWire(options: HemiWireOptions): HemiWire {
         });
       }
       case 'pong':
-        return frame(names.pingResponse, '', {
+        // The reply carries the request's id, as Hemi's `Call` waits for it by id.
+        return frame(names.pingResponse, message.id === undefined ? '' : String(message.id), {
           origintimestamp: Math.floor(message.ts / 1000),
           timestamp: Math.floor(message.at / 1000),
         });
@@ -204,7 +205,7 @@ export function hemiWire(options: HemiWireOptions): HemiWire {
         if (names.pingCommand !== undefined) break;
         const timestamp = timestampOf(payload, 'timestamp');
         if (timestamp === undefined) return invalid(`${command}: "timestamp" must be an integer`, id);
-        return ok({ type: 'ping', ts: timestamp * 1000 });
+        return ok({ type: 'ping', ts: timestamp * 1000, ...(id ? { id } : {}) });
       }
       case names.pingResponse: {
         const origin = timestampOf(payload, 'origintimestamp');

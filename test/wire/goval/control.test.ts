@@ -82,6 +82,12 @@ describe('encoding control messages (read back by @replit/protocol)', () => {
     const pong = encode({ type: 'pong', ts: 0, at: 5 });
     expect(hex(pong)).toBe('ca0700');
     expect(theirs(pong)).toEqual({ pong: {} });
+    // A pong answering a ping sent with a ref goes back on the ping's channel with that ref.
+    expect(theirs(encode({ type: 'pong', ts: 0, at: 5, id: '3/p' }))).toEqual({
+      channel: 3,
+      ref: 'p',
+      pong: {},
+    });
   });
 
   test('bootStatus and toast frames for servers that send them', () => {
@@ -153,11 +159,14 @@ describe('decoding control messages (written by @replit/protocol)', () => {
     }
   });
 
-  test('ping and pong carry no time: both decode with 0', () => {
-    expect(wire.decode(theirFrame({ ping: {} }))).toEqual({ ok: true, message: { type: 'ping', ts: 0 } });
+  test('ping and pong carry no time: both decode with 0; a ping keeps its channel and ref as its id', () => {
+    expect(wire.decode(theirFrame({ ping: {} }))).toEqual({
+      ok: true,
+      message: { type: 'ping', ts: 0, id: expect.stringMatching(/^0#\d+$/) },
+    });
     expect(wire.decode(theirFrame({ channel: 3, ref: 'p', ping: {} }))).toEqual({
       ok: true,
-      message: { type: 'ping', ts: 0 },
+      message: { type: 'ping', ts: 0, id: '3/p' },
     });
     expect(wire.decode(theirFrame({ pong: {} }))).toEqual({
       ok: true,

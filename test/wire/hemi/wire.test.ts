@@ -99,6 +99,11 @@ const encoded: [string, Message, string | null][] = [
     '{"header":{"command":"bfgapi-ping-response"},"payload":{"origintimestamp":1699999999,"timestamp":1700000000}}',
   ],
   [
+    "pong to a ping-request with an id: the id comes back, as Hemi's Call waits for it",
+    { type: 'pong', ts: 1_699_999_999_000, at: 1_700_000_000_500, id: '7' },
+    '{"header":{"command":"bfgapi-ping-response","id":"7"},"payload":{"origintimestamp":1699999999,"timestamp":1700000000}}',
+  ],
+  [
     'hello',
     {
       type: 'hello',
@@ -235,7 +240,7 @@ describe('hemiWire decode', () => {
     [
       'ping-request → ping (ms)',
       '{"header":{"command":"bfgapi-ping-request","id":"5"},"payload":{"timestamp":1700000000}}',
-      ok({ type: 'ping', ts: NOW_MS }),
+      ok({ type: 'ping', ts: NOW_MS, id: '5' }),
     ],
     [
       'ping-request with a null payload reads timestamp 0',
