@@ -470,7 +470,7 @@ export class Connection implements ConnectionInfo {
       return;
     }
     if (!outcome.ok) {
-      this.close(CLOSE_CODES.HANDSHAKE_FAILED.code, outcome.reason);
+      this.close(outcome.closeCode ?? CLOSE_CODES.HANDSHAKE_FAILED.code, outcome.reason);
       return;
     }
     const principal = outcome.principal;

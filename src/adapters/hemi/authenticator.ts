@@ -1,4 +1,5 @@
 import { bytesToHex } from '@noble/hashes/utils.js';
+import { CLOSE_CODES } from '../../protocol/close-codes.js';
 import type { Authenticator, AuthOutcome, Principal } from '../../server/auth/authenticator.js';
 import { refuse } from '../../server/auth/authenticator.js';
 import { isObject } from '../../wire/hemi/message.js';
@@ -84,7 +85,9 @@ export function secp256k1Auth(options: Secp256k1AuthOptions = {}): Authenticator
               : undefined;
           const signer = signature && recoverCompact(signature, challengeHash(message));
           if (!signer) return refuse(SECP256K1_REFUSALS.malformedSignature);
-          if (bytesToHex(signer.publicKey) !== publicKey) return refuse(SECP256K1_REFUSALS.notTheSameSigner);
+          // Hemi closes a signature by another key "normally" (1000); only an unlisted key gets 4100.
+          if (bytesToHex(signer.publicKey) !== publicKey)
+            return refuse(SECP256K1_REFUSALS.notTheSameSigner, CLOSE_CODES.NORMAL.code);
           return admit(publicKey, userAgent);
         },
       };

@@ -21,7 +21,12 @@ export interface AuthRequest {
 /** Accepts, refuses, or answers with a challenge whose response is checked by `verify`. */
 export type AuthOutcome =
   | { readonly ok: true; readonly principal: Principal }
-  | { readonly ok: false; readonly reason: string }
+  | {
+      readonly ok: false;
+      readonly reason: string;
+      /** The close code to refuse with, where a wire's clients expect their own; default 4100. */
+      readonly closeCode?: number;
+    }
   | {
       readonly ok: 'challenge';
       readonly challenge: unknown;
@@ -48,4 +53,5 @@ export type CallAuthOutcome =
   | { readonly ok: false; readonly reason: string };
 
 export const accept = (principal: Principal): AuthOutcome => ({ ok: true, principal });
-export const refuse = (reason: string): AuthOutcome => ({ ok: false, reason });
+export const refuse = (reason: string, closeCode?: number): AuthOutcome =>
+  closeCode === undefined ? { ok: false, reason } : { ok: false, reason, closeCode };

@@ -95,7 +95,7 @@ describe('secp256k1 handshake over a real socket', () => {
     const message = await challenged(peer, key.publicKey);
     const other = bytesToHex(Uint8Array.from(hexToBytes(message), (byte, i) => (i === 0 ? byte ^ 1 : byte)));
     peer.send(accepted(key.publicKey, signChallenge(key.privateKey, other)));
-    expect(await within(peer.closed)).toEqual({ code: 4100, reason: 'not the same signer' });
+    expect(await within(peer.closed)).toEqual({ code: 1000, reason: 'not the same signer' });
     expect(server.server.list()).toEqual([]);
   });
 
@@ -105,7 +105,7 @@ describe('secp256k1 handshake over a real socket', () => {
     const peer = await rawPeer(server.url);
     const message = await challenged(peer, key.publicKey);
     peer.send(accepted(key.publicKey, signChallenge(keyPair().privateKey, message)));
-    expect(await within(peer.closed)).toEqual({ code: 4100, reason: 'not the same signer' });
+    expect(await within(peer.closed)).toEqual({ code: 1000, reason: 'not the same signer' });
     expect(server.server.list()).toEqual([]);
   });
 
