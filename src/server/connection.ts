@@ -7,7 +7,6 @@ import { versionMismatch } from '../protocol/version.js';
 import type { Socket, UpgradeRequest } from '../transport/socket.js';
 import type { Decoded, Frame } from '../wire/format.js';
 import type {
-  Call,
   CallId,
   Message,
   Publish,
@@ -23,7 +22,7 @@ import { dispatch } from './dispatch.js';
 import { newTraceId, toErrorMessage } from './errors.js';
 import type { ConnectionInfo } from './handlers.js';
 import { TokenBucket } from './rate-limit.js';
-import { Recording } from './recording.js';
+import { answerRecordingCommand, type Recording } from './recording.js';
 import type { Runtime } from './runtime.js';
 
 type State = 'hello' | 'authenticating' | 'challenge' | 'open' | 'closed';
@@ -246,7 +245,7 @@ export class Connection implements ConnectionInfo {
     switch (message.type) {
       case 'call':
         if (debt > 0) this.rateLimited(message.id);
-        else if (message.command.startsWith('$vcr.')) this.recordingCommand(message);
+        else if (message.command.startsWith('$vcr.')) answerRecordingCommand(this, message);
         else dispatch(this, message);
         return;
       case 'subscribe':
@@ -339,51 +338,6 @@ export class Connection implements ConnectionInfo {
         ...(principal.expiresAt === undefined ? {} : { expiresAt: principal.expiresAt }),
       },
     });
-  }
-
-  /**
-   * The in-band recording commands (goval's startVCR / readVCR), when the server allows them:
-   * `$vcr.start {channel?}`, `$vcr.read {}` → `{ entries, dropped }`, `$vcr.stop {}`.
-   */
-  private recordingCommand(call: Call): void {
-    const reply = (output: unknown) =>
-      this.send({ type: 'result', id: call.id, output, command: call.command });
-    const options = this.runtime.recording;
-    if (!options.inBand) {
-      this.send({
-        type: 'error',
-        id: call.id,
-        code: 'UNKNOWN_COMMAND',
-        message: `unknown command "${call.command}"`,
-      });
-      return;
-    }
-    const input = (typeof call.input === 'object' && call.input !== null ? call.input : {}) as {
-      channel?: unknown;
-    };
-    switch (call.command) {
-      case '$vcr.start':
-        this.recording = new Recording({
-          ...(Number.isInteger(input.channel) ? { channel: input.channel as number } : {}),
-          maxEntries: options.maxEntries,
-        });
-        reply(null);
-        return;
-      case '$vcr.read':
-        reply({ entries: this.recording?.entries ?? [], dropped: this.recording?.dropped ?? 0 });
-        return;
-      case '$vcr.stop':
-        this.recording = undefined;
-        reply(null);
-        return;
-      default:
-        this.send({
-          type: 'error',
-          id: call.id,
-          code: 'UNKNOWN_COMMAND',
-          message: `unknown command "${call.command}"`,
-        });
-    }
   }
 
   private rateLimited(id: CallId): void {

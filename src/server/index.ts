@@ -1,6 +1,7 @@
 export type { UpgradeRefusal, UpgradeRequest, VerifyUpgrade } from '../transport/socket.js';
 export * from './auth/index.js';
 export type { ConnectionInfo, Context, HandlerFor, Handlers, Pusher } from './handlers.js';
+export { DEFAULT_IDEMPOTENCY_WINDOW_MS } from './idempotent-call.js';
 export { DEFAULT_LIMITS, type Limits } from './limits.js';
 export { consoleLogger, type Logger, silentLogger } from './logger.js';
 export {

@@ -1,4 +1,5 @@
-import type { Message } from '../wire/message.js';
+import type { Call, Message } from '../wire/message.js';
+import type { Connection } from './connection.js';
 
 /** One recorded message (goval's VCREntry): when, which way, and what. */
 export interface RecordedMessage {
@@ -44,5 +45,50 @@ export class Recording {
       this.entries.shift();
       this.dropped++;
     }
+  }
+}
+
+/**
+ * The in-band recording commands (goval's startVCR / readVCR), when the server allows them:
+ * `$vcr.start {channel?}`, `$vcr.read {}` → `{ entries, dropped }`, `$vcr.stop {}`.
+ */
+export function answerRecordingCommand(connection: Connection, call: Call): void {
+  const reply = (output: unknown) =>
+    connection.send({ type: 'result', id: call.id, output, command: call.command });
+  const options = connection.runtime.recording;
+  if (!options.inBand) {
+    connection.send({
+      type: 'error',
+      id: call.id,
+      code: 'UNKNOWN_COMMAND',
+      message: `unknown command "${call.command}"`,
+    });
+    return;
+  }
+  const input = (typeof call.input === 'object' && call.input !== null ? call.input : {}) as {
+    channel?: unknown;
+  };
+  switch (call.command) {
+    case '$vcr.start':
+      connection.recording = new Recording({
+        ...(Number.isInteger(input.channel) ? { channel: input.channel as number } : {}),
+        maxEntries: options.maxEntries,
+      });
+      reply(null);
+      return;
+    case '$vcr.read':
+      reply({ entries: connection.recording?.entries ?? [], dropped: connection.recording?.dropped ?? 0 });
+      return;
+    case '$vcr.stop':
+      connection.recording = undefined;
+      reply(null);
+      return;
+    default:
+      connection.send({
+        type: 'error',
+        id: call.id,
+        code: 'UNKNOWN_COMMAND',
+        message: `unknown command "${call.command}"`,
+      });
   }
 }
