@@ -142,7 +142,7 @@ export class Connection implements ConnectionInfo {
       return;
     }
     if (frame === null) return;
-    this.recording?.record('out', message, this.channelOf(message));
+    this.recording?.record('out', message, this.channelOf(message), frame);
     this.write(frame);
   }
 
@@ -168,7 +168,7 @@ export class Connection implements ConnectionInfo {
     if (this.recording && this.state !== 'closed') {
       // Broadcast frames come encoded: a recording decodes them back (only while one is running).
       const decoded = this.decode(frame);
-      if (decoded.ok) this.recording.record('out', decoded.message, this.channelOf(decoded.message));
+      if (decoded.ok) this.recording.record('out', decoded.message, this.channelOf(decoded.message), frame);
     }
     this.write(frame, utf8);
   }
@@ -225,7 +225,7 @@ export class Connection implements ConnectionInfo {
       return;
     }
     const message = decoded.message;
-    this.recording?.record('in', message, this.channelOf(message));
+    this.recording?.record('in', message, this.channelOf(message), frame);
     if (this.state === 'open') this.receiveOpen(message, debt, now);
     else this.receiveHandshake(message);
   }

@@ -1,3 +1,4 @@
+import type { Frame } from '../wire/format.js';
 import type { Call, Message } from '../wire/message.js';
 import type { Connection } from './connection.js';
 
@@ -10,6 +11,11 @@ export interface RecordedMessage {
   readonly message: Message;
   /** The channel it belongs to, for service traffic. */
   readonly channel?: number;
+  /**
+   * The frame as it crossed the wire, for wires that report recordings in their own terms (goval's
+   * VCRLog holds Commands). Not enumerable: a recording read over JSON does not repeat every frame.
+   */
+  readonly frame?: Frame;
 }
 
 export interface RecordingOptions {
@@ -33,14 +39,16 @@ export class Recording {
 
   constructor(readonly options: RecordingOptions = {}) {}
 
-  record(direction: 'in' | 'out', message: Message, channel: number | undefined): void {
+  record(direction: 'in' | 'out', message: Message, channel: number | undefined, frame?: Frame): void {
     if (this.options.channel !== undefined && channel !== this.options.channel) return;
-    this.entries.push({
+    const entry: RecordedMessage = {
       timestamp: Date.now(),
       direction,
       message,
       ...(channel === undefined ? {} : { channel }),
-    });
+    };
+    if (frame !== undefined) Object.defineProperty(entry, 'frame', { value: frame, enumerable: false });
+    this.entries.push(entry);
     if (this.entries.length > (this.options.maxEntries ?? DEFAULT_RECORDING_ENTRIES)) {
       this.entries.shift();
       this.dropped++;

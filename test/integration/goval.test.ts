@@ -15,6 +15,8 @@ import { chat, chatService } from '../../src/services/chat/index.js';
 import { exec, execService } from '../../src/services/exec/index.js';
 import { files, filesService } from '../../src/services/files/index.js';
 import { crc32, ot, otService } from '../../src/services/ot/index.js';
+import { decodeCommand, encodeCommand } from '../../src/wire/goval/codec.js';
+import type { Command as SeedCommand } from '../../src/wire/goval/gen/api_pb.js';
 import { govalTokenAuth, govalWire } from '../../src/wire/goval/index.js';
 
 const { api } = replit;
@@ -123,6 +125,7 @@ beforeAll(async () => {
       ot: ot(),
     },
     wire: govalWire(),
+    recording: { inBand: true },
     auth: govalTokenAuth((token) => {
       const user = users[token];
       return (
@@ -350,5 +353,92 @@ describe('a goval client on a Switchboard server', () => {
       redirect: { url: 'ws://other.example:4560' },
     });
     expect(await client.closed).toEqual({ code: 1012, reason: 'moving' });
+  });
+});
+
+describe("goval's VCR", () => {
+  /**
+   * @replit/protocol 0.4.27 no longer has startVCR, readVCR or VCRLog (the seed's proto does), so this
+   * client speaks Commands encoded from the seed's proto with the generated code.
+   */
+  async function seedClient(url: string) {
+    const socket = new WebSocket(url);
+    socket.binaryType = 'arraybuffer';
+    const inbox: SeedCommand[] = [];
+    const waiters = new Set<() => void>();
+    socket.on('message', (data: ArrayBuffer) => {
+      const decoded = decodeCommand(new Uint8Array(data));
+      if (decoded.ok) inbox.push(decoded.command);
+      for (const wake of [...waiters]) wake();
+    });
+    const next = async (matches: (command: SeedCommand) => boolean) => {
+      const deadline = Date.now() + WAIT_MS;
+      for (;;) {
+        const index = inbox.findIndex(matches);
+        if (index >= 0) return inbox.splice(index, 1)[0]!;
+        if (Date.now() > deadline) throw new Error('no matching Command');
+        await new Promise<void>((resolve) => {
+          const wake = () => {
+            waiters.delete(wake);
+            resolve();
+          };
+          waiters.add(wake);
+          setTimeout(wake, 50);
+        });
+      }
+    };
+    await next((command) => command.body.case === 'containerState');
+    let refs = 0;
+    const request = (init: Parameters<typeof encodeCommand>[0]) => {
+      const ref = `r${++refs}`;
+      socket.send(encodeCommand({ ...init, ref }));
+      return next((command) => command.ref === ref);
+    };
+    return {
+      socket,
+      request,
+      send: (init: Parameters<typeof encodeCommand>[0]) => socket.send(encodeCommand(init)),
+    };
+  }
+
+  test('startVCR, then traffic, then readVCR gives the Commands that crossed, with time and direction', async () => {
+    const alice = await seedClient(`${base}/wsv2/token-alice`);
+    const before = Date.now();
+    const started = await alice.request({ channel: 0, body: { case: 'startVCR', value: {} } });
+    expect(started.body.case).toBe('ok');
+    const opened = await alice.request({
+      channel: 0,
+      body: { case: 'openChan', value: { service: 'chat', name: 'vcr-room', action: 2 } },
+    });
+    const channel = opened.body.case === 'openChanRes' ? opened.body.value.id : -1;
+    alice.send({
+      channel,
+      body: { case: 'chatMessage', value: { username: 'alice', text: 'on the record' } },
+    });
+    const read = await alice.request({ channel: 0, body: { case: 'readVCR', value: {} } });
+    if (read.body.case !== 'VCRLog') throw new Error(`expected VCRLog, got ${read.body.case}`);
+    const log = read.body.value.log.map((entry) => ({
+      direction: entry.direction,
+      body: entry.command?.body.case,
+      at: Number(entry.timestamp),
+    }));
+    // IN = 0, OUT = 1: the ok to startVCR, the open and its answer, the attach events, the message,
+    // and the readVCR itself.
+    expect(log.map(({ direction, body }) => [direction, body])).toEqual([
+      [1, 'ok'],
+      [0, 'openChan'],
+      [1, 'openChanRes'],
+      [1, 'chatScrollback'],
+      [1, 'roster'],
+      [0, 'chatMessage'],
+      [0, 'readVCR'],
+    ]);
+    expect(log.every(({ at }) => at >= before && at <= Date.now())).toBe(true);
+    const message = read.body.value.log[5]!.command!;
+    expect([message.channel, message.body.case === 'chatMessage' && message.body.value.text]).toEqual([
+      channel,
+      'on the record',
+    ]);
+    alice.socket.close();
   });
 });

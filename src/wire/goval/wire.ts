@@ -21,6 +21,7 @@ import { execMapping } from './services/exec.js';
 import { filesMapping } from './services/files.js';
 import { otMapping } from './services/ot.js';
 import { okBody } from './values.js';
+import { VCR_COMMANDS, vcrLogBody } from './vcr.js';
 
 /** The wire's name, as `WireFormat.name`. */
 export const GOVAL_WIRE_NAME = 'goval.api';
@@ -130,6 +131,9 @@ export function govalWire(options: GovalWireOptions = {}): WireFormat {
       case 'channelClosed':
         return control(message.id, closedBody(message.channel, message.status));
       case 'result': {
+        // goval's VCR: the core's in-band recording commands answer with `ok` and `VCRLog`.
+        if (message.command === VCR_COMMANDS.read) return reply(message, vcrLogBody(message.output));
+        if (message.command === VCR_COMMANDS.start) return reply(message, okBody());
         const { mapping, name } = member(message.command);
         return reply(message, mapping?.results?.[name]?.(message.output) ?? okBody());
       }
@@ -173,6 +177,19 @@ export function govalWire(options: GovalWireOptions = {}): WireFormat {
         return fail('a Command without a body', id);
       case 'ping':
         return { ok: true, message: { type: 'ping', ts: 0, id } };
+      case 'startVCR':
+        // On channel 0 the whole connection is recorded; on a service channel, that channel only.
+        return {
+          ok: true,
+          message: {
+            type: 'call',
+            id,
+            command: VCR_COMMANDS.start,
+            input: channel === CONTROL_CHANNEL ? {} : { channel },
+          },
+        };
+      case 'readVCR':
+        return { ok: true, message: { type: 'call', id, command: VCR_COMMANDS.read, input: {} } };
       case 'pong':
         return { ok: true, message: { type: 'pong', ts: 0, at: 0 } };
       case 'openChan': {
