@@ -69,17 +69,28 @@ export class ApiKeyStore {
   }
 }
 
+export interface ApiKeysOptions {
+  /**
+   * Let a connection in without a key, as `anonymous` with no permissions, so that only calls carrying
+   * a known key hash get anything done: for wires that authenticate every frame and have no hello
+   * (fetch_ml). Off by default.
+   */
+  readonly keylessConnections?: boolean;
+}
+
 /**
  * Authenticates a hello carrying `credentials: { apiKey }` against a store of key hashes, and calls
  * carrying the first 16 bytes of a key's SHA-256 as their credential (binary wires such as fetch_ml).
  */
-export function apiKeys(store: ApiKeyStore): Authenticator {
+export function apiKeys(store: ApiKeyStore, options: ApiKeysOptions = {}): Authenticator {
   return {
     authenticate({ credentials }) {
       const key =
         typeof credentials === 'object' && credentials !== null
           ? (credentials as { apiKey?: unknown }).apiKey
           : undefined;
+      if ((typeof key !== 'string' || !key) && options.keylessConnections)
+        return { ok: true, principal: { id: 'anonymous', permissions: [] } };
       if (typeof key !== 'string' || !key) return refuse('no API key');
       const principal = store.verify(key);
       return principal ? { ok: true, principal } : refuse('unknown API key');

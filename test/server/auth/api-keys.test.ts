@@ -182,3 +182,28 @@ describe('apiKeys authenticator', () => {
     },
   );
 });
+
+describe('apiKeys with keylessConnections', () => {
+  const request = { url: '/', headers: {} };
+  test('lets a connection without a key in as anonymous with no permissions; a key is still checked', async () => {
+    const store = new ApiKeyStore();
+    const key = store.issue({ id: 'ada', permissions: ['*'] });
+    const keyless = apiKeys(store, { keylessConnections: true });
+    expect(await keyless.authenticate({ credentials: undefined, request })).toEqual({
+      ok: true,
+      principal: { id: 'anonymous', permissions: [] },
+    });
+    expect(await keyless.authenticate({ credentials: { apiKey: key }, request })).toEqual({
+      ok: true,
+      principal: { id: 'ada', permissions: ['*'] },
+    });
+    expect(await keyless.authenticate({ credentials: { apiKey: 'sb_wrong' }, request })).toEqual({
+      ok: false,
+      reason: 'unknown API key',
+    });
+    expect(await apiKeys(store).authenticate({ credentials: undefined, request })).toEqual({
+      ok: false,
+      reason: 'no API key',
+    });
+  });
+});
