@@ -65,6 +65,7 @@ export class Channel<D extends ServiceDef> {
   open = true;
   private readonly listeners = new Map<string, Set<(payload: unknown, meta: ChannelEventMeta) => void>>();
   private readonly closeListeners = new Set<(status: 'close' | 'disconnect' | 'nothing') => void>();
+  private readonly reopenListeners = new Set<() => void>();
   /**
    * Events that arrive between `opened` and the caller's first chance to listen (the `await` of
    * `openChannel` resumes a turn later) are held and delivered then, in order. Bounded.
@@ -123,6 +124,28 @@ export class Channel<D extends ServiceDef> {
     const entry = listener as (payload: unknown, meta: ChannelEventMeta) => void;
     set.add(entry);
     return () => set.delete(entry);
+  }
+
+  /**
+   * Called each time the channel is open again after a reconnect (same object, maybe a new number and
+   * session): events sent while it was away are lost, so a listener catches up here (e.g. `fetch`).
+   */
+  onReopen(listener: () => void): () => void {
+    this.reopenListeners.add(listener);
+    return () => this.reopenListeners.delete(listener);
+  }
+
+  /** @internal */
+  reopened(): void {
+    for (const listener of this.reopenListeners) {
+      try {
+        listener();
+      } catch (error) {
+        setTimeout(() => {
+          throw error;
+        });
+      }
+    }
   }
 
   /** Called once when the channel closes: by `close()`, or because another session closed the instance. */

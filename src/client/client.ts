@@ -113,7 +113,10 @@ export const DEFAULT_STREAM_WINDOW = 64;
 
 interface Pending {
   readonly id: CallId;
-  readonly message: Call | Publish | Reauth | OpenChannel | CloseChannel;
+  /** Rewritten at each send of a channel call: the channel's number belongs to one connection. */
+  message: Call | Publish | Reauth | OpenChannel | CloseChannel;
+  /** The channel a service call runs on: it is sent only while that channel is open. */
+  readonly channel?: Channel<any>;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: CallError) => void;
   readonly stream?: StreamQueue<unknown>;
@@ -133,6 +136,8 @@ export class Client<P extends Protocol<any>> {
   private stateValue: ConnectionState = 'connecting';
   private readonly stateListeners = new Set<StateListener>();
   private readonly eventListeners = new Map<string, Set<(payload: any) => void>>();
+  /** Channel calls waiting for their channel to be (re)opened on the current connection. */
+  private readonly channelQueue: Pending[] = [];
   /** Open channels, and the same by their number on the current connection. */
   private readonly channels = new Set<Channel<any>>();
   private readonly channelsByNumber = new Map<number, Channel<any>>();
@@ -269,6 +274,17 @@ export class Client<P extends Protocol<any>> {
   private forgetChannel(channel: Channel<any>): void {
     this.channels.delete(channel);
     if (this.channelsByNumber.get(channel.number) === channel) this.channelsByNumber.delete(channel.number);
+    for (const pending of this.channelQueue.filter((waiting) => waiting.channel === channel)) {
+      this.fail(pending, new CallError('CHANNEL_CLOSED', `channel ${channel.number} closed`));
+    }
+  }
+
+  /** Sends the calls that waited for a channel to be reopened. */
+  private flushChannel(channel: Channel<any>): void {
+    for (const pending of this.channelQueue.filter((waiting) => waiting.channel === channel)) {
+      this.channelQueue.splice(this.channelQueue.indexOf(pending), 1);
+      this.transmit(pending);
+    }
   }
 
   /**
@@ -312,6 +328,8 @@ export class Client<P extends Protocol<any>> {
           channel.session = opened.session;
           channel.state = opened.state;
           this.channelsByNumber.set(opened.channel, channel);
+          this.flushChannel(channel);
+          channel.reopened();
         },
       ).catch(() => {
         this.forgetChannel(channel);
@@ -554,11 +572,6 @@ export class Client<P extends Protocol<any>> {
       reject(new CallError('UNKNOWN_COMMAND', `unknown command "${command}"`));
       return undefined;
     }
-    if (channel && (this.stateValue !== 'open' || this.channelsByNumber.get(channel.number) !== channel)) {
-      // Channel numbers belong to one connection: a call cannot wait for the next one.
-      reject(new CallError('NOT_CONNECTED', `channel ${channel.number} is not open right now`));
-      return undefined;
-    }
     const timeoutMs =
       options.timeoutMs ??
       def.timeoutMs ??
@@ -583,6 +596,7 @@ export class Client<P extends Protocol<any>> {
       resolve,
       reject,
       stream,
+      channel,
     );
   }
 
@@ -595,6 +609,7 @@ export class Client<P extends Protocol<any>> {
     resolve: (value: unknown) => void,
     reject: (error: CallError) => void,
     stream?: StreamQueue<unknown>,
+    channel?: Channel<any>,
   ): Pending | undefined {
     if (options.signal?.aborted) {
       reject(new CallError('CANCELLED', 'aborted before it was sent'));
@@ -621,6 +636,7 @@ export class Client<P extends Protocol<any>> {
       resolve,
       reject,
       ...(stream ? { stream } : {}),
+      ...(channel ? { channel } : {}),
       sent: false,
       cleanup() {
         clearTimeout(timer);
@@ -628,7 +644,12 @@ export class Client<P extends Protocol<any>> {
       },
     };
     this.pending.set(id, pending);
-    if (this.stateValue === 'open' && !this.draining) this.transmit(pending);
+    if (channel && !this.channelReady(channel)) {
+      // The channel is being reopened after a reconnect: the call waits for it, as others wait offline.
+      if ((this.options.offline ?? 'queue') === 'fail')
+        this.fail(pending, new CallError('NOT_CONNECTED', `channel ${channel.number} is not open right now`));
+      else this.channelQueue.push(pending);
+    } else if (this.stateValue === 'open' && !this.draining) this.transmit(pending);
     else if ((this.options.offline ?? 'queue') === 'fail')
       this.fail(pending, new CallError('NOT_CONNECTED', 'not connected'));
     else if (this.queue.length >= (this.options.maxQueuedCalls ?? 1000)) {
@@ -637,7 +658,16 @@ export class Client<P extends Protocol<any>> {
     return pending;
   }
 
+  /** Whether a channel's calls can go now: the client is open and the channel attached on this connection. */
+  private channelReady(channel: Channel<any>): boolean {
+    return (
+      this.stateValue === 'open' && !this.draining && this.channelsByNumber.get(channel.number) === channel
+    );
+  }
+
   private transmit(pending: Pending): void {
+    if (pending.channel && pending.message.type === 'call')
+      pending.message = { ...pending.message, channel: pending.channel.number };
     let frame: Frame | null;
     try {
       frame = this.wire.encode(pending.message);
@@ -684,6 +714,8 @@ export class Client<P extends Protocol<any>> {
     pending.cleanup();
     const queued = this.queue.indexOf(pending);
     if (queued >= 0) this.queue.splice(queued, 1);
+    const waiting = this.channelQueue.indexOf(pending);
+    if (waiting >= 0) this.channelQueue.splice(waiting, 1);
     if (tellServer && pending.sent && this.stateValue === 'open')
       this.sendMessage({ type: 'cancel', id: pending.id });
     return true;
@@ -950,9 +982,9 @@ export class Client<P extends Protocol<any>> {
     for (const pending of sent) {
       const message = pending.message;
       if (retry && message.type === 'call' && message.idempotencyKey !== undefined) {
-        // Safe to send again after the reconnect, within the call's own timeout.
+        // Safe to send again after the reconnect (a channel's once it is reopened), within its timeout.
         pending.sent = false;
-        this.queue.push(pending);
+        (pending.channel ? this.channelQueue : this.queue).push(pending);
       } else this.fail(pending, error);
     }
     if (!retry) {

@@ -72,6 +72,11 @@ export class OtClient {
         : 'awaitingWithBuffer';
   }
 
+  /** Whether the client has this version already: applied, or arrived early and waiting. */
+  knows(version: number): boolean {
+    return version <= this.current || this.early.has(version);
+  }
+
   /** Versions that arrived early and wait for a missing one (fetch it if this stays non-empty). */
   get waiting(): number[] {
     return [...this.early.keys()].sort((a, b) => a - b);

@@ -1,5 +1,6 @@
 import type { Channel } from '../../client/channel.js';
 import { OtClient } from './client.js';
+import { OtError } from './errors.js';
 import type { Op } from './ops.js';
 import type { otService } from './service.js';
 
@@ -44,15 +45,18 @@ export async function connectOtClient(
     }
   };
   channel.on('ot', (packet) => {
-    if (doc) guard(() => doc?.receive(packet));
+    // After a reconnect the catch-up `fetch` and live events may both bring a version: once is enough.
+    if (doc) guard(() => doc && !doc.knows(packet.version) && doc.receive(packet));
     else early.push(packet);
   });
+  /** The `apply` on its way, if any: a catch-up waits for it, so its packet is taken as ours. */
+  let applying: Promise<unknown> = Promise.resolve();
   const status = await channel.call('link', options.path === undefined ? {} : { path: options.path });
   doc = new OtClient({
     contents: status.contents,
     version: status.version,
     send: (packet) => {
-      channel.call('apply', packet).then(
+      applying = channel.call('apply', packet).then(
         (reply) => guard(() => doc?.acknowledge(reply)),
         (error: unknown) => {
           failed = true;
@@ -63,5 +67,30 @@ export async function connectOtClient(
     ...(options.onRemote ? { onRemote: options.onRemote } : {}),
   });
   for (const packet of early) if (packet.version > status.version) guard(() => doc?.receive(packet));
+  channel.onReopen(() => {
+    void catchUp().catch((error: unknown) => {
+      failed = true;
+      onError(error);
+    });
+  });
   return doc;
+
+  /**
+   * After a reconnect: the packet in flight is retried by the client (`apply` is idempotent, so it is
+   * applied once); then every packet applied meanwhile is fetched. A document whose history was lost
+   * (every session left, so it was reloaded) cannot be caught up: that is reported as OT_DIVERGED.
+   */
+  async function catchUp(): Promise<void> {
+    await applying.catch(() => {});
+    if (failed || !doc) return;
+    const now = await channel.call('status', {});
+    if (now.version < doc.version)
+      throw new OtError(
+        'OT_DIVERGED',
+        `the document restarted at version ${now.version}; the client is at ${doc.version}`,
+      );
+    if (now.version === doc.version) return;
+    const { packets } = await channel.call('fetch', { versionFrom: doc.version + 1, versionTo: now.version });
+    for (const packet of packets) guard(() => doc && !doc.knows(packet.version) && doc.receive(packet));
+  }
 }

@@ -57,6 +57,8 @@ export const otService = service({
     apply: command({
       input: z.object({ version: Count, ops: z.array(OpSchema).min(1), crc32: Count.optional() }),
       output: PacketSchema,
+      // A packet cut off by a reconnect is sent again: the server applies it once and answers again.
+      idempotent: true,
     }),
     fetch: command({
       input: z.object({ versionFrom: Count, versionTo: Count }),
