@@ -12,6 +12,11 @@ export interface ReplayOptions {
   readonly wire?: WireFormat;
   /** Longest wait for the answers the recording shows after each inbound message. Default 2000 ms. */
   readonly timeoutMs?: number;
+  /**
+   * The hello to open with when the recording has none (it started after the handshake): the replay
+   * sends it and waits for the welcome, which is not part of what it returns.
+   */
+  readonly hello?: { readonly protocol: string; readonly version: string; readonly credentials?: unknown };
 }
 
 /**
@@ -49,6 +54,18 @@ export async function replay(
     });
   });
   await Promise.race([opened, new Promise((resolve) => setTimeout(resolve, 50))]);
+  if (options.hello && !recording.some((entry) => entry.message.type === 'hello')) {
+    const frame = wire.encode({ type: 'hello', ...options.hello });
+    if (frame !== null) socket.send(frame);
+    const deadline = Date.now() + (options.timeoutMs ?? 2000);
+    while (!received.some((message) => message.type === 'welcome') && !closed && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, Math.max(1, deadline - Date.now()));
+      });
+    }
+    received.splice(0, received.length);
+  }
   let expected = 0;
   for (const [index, entry] of recording.entries()) {
     if (entry.direction === 'out') continue;
