@@ -1,16 +1,21 @@
 // Load-generator clients, one per contender, all behind the same small interface.
 import { io } from 'socket.io-client';
-import { createClient } from 'switchboard/client';
+import { createClient, type WebSocketConstructor, webSocketConnector } from 'switchboard/client';
 import { WebSocket } from 'ws';
 import { benchProtocol } from './protocol.js';
 import type { Contender } from './servers.js';
 
 export interface LoadClient {
   call(n: number): Promise<void>;
-  /** Follows the broadcast feed; resolves once following. */
-  follow(onTick: () => void): Promise<void>;
+  /** Follows the broadcast feed (`bounded`: the slow-consumer feed); resolves once following. */
+  follow(onTick: () => void, bounded?: boolean): Promise<void>;
+  /** Stops reading from the socket, as a client on a stalled network or a frozen tab. */
+  pause(): void;
   close(): void;
 }
+
+/** The TCP socket under a `ws` WebSocket: what a stalled reader stops reading. */
+const tcpOf = (ws: unknown) => (ws as { _socket: import('node:net').Socket })._socket;
 
 export async function connect(contender: Contender, port: number): Promise<LoadClient> {
   if (contender === 'socket.io' || contender === 'socket.io-redis') return connectSocketIo(port);
@@ -42,6 +47,7 @@ async function connectWs(port: number): Promise<LoadClient> {
     async follow(listener) {
       onTick = listener;
     },
+    pause: () => tcpOf(ws).pause(),
     close: () => ws.terminate(),
   };
 }
@@ -62,20 +68,36 @@ async function connectSocketIo(port: number): Promise<LoadClient> {
     async follow(listener) {
       socket.on('tick', listener);
     },
+    // engine.io's websocket transport holds a `ws` WebSocket on Node.
+    pause: () => tcpOf((socket.io.engine.transport as unknown as { ws: unknown }).ws).pause(),
     close: () => socket.disconnect(),
   };
 }
 
 async function connectSwitchboard(port: number): Promise<LoadClient> {
-  const client = createClient({ protocol: benchProtocol, url: `ws://127.0.0.1:${port}`, reconnect: false });
+  let opened: WebSocket | undefined;
+  // Keeps the WebSocket the client opens, so the benchmark can stop reading from it.
+  const Capturing = class extends WebSocket {
+    constructor(url: string) {
+      super(url, { perMessageDeflate: false });
+      opened = this;
+    }
+  };
+  const client = createClient({
+    protocol: benchProtocol,
+    url: `ws://127.0.0.1:${port}`,
+    reconnect: false,
+    connect: webSocketConnector(Capturing as unknown as WebSocketConstructor),
+  });
   await client.ready();
   return {
     async call(n) {
       await client.call('rpc.echo', { n });
     },
-    async follow(listener) {
-      await client.subscribe('feed.ticks', {}, listener).ready;
+    async follow(listener, bounded) {
+      await client.subscribe(bounded ? 'feed.recent' : 'feed.ticks', {}, listener).ready;
     },
+    pause: () => tcpOf(opened).pause(),
     close: () => client.close(),
   };
 }

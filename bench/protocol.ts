@@ -14,6 +14,12 @@ export const benchProtocol = defineProtocol({
     feed: {
       topics: {
         ticks: topic({ pattern: 'feed.ticks', payload: z.object({ seq: z.number(), data: z.string() }) }),
+        // The same feed for the slow-consumer workload: a reader that falls behind keeps the newest 100.
+        recent: topic({
+          pattern: 'feed.recent',
+          payload: z.object({ seq: z.number(), data: z.string() }),
+          backpressure: { policy: 'drop-oldest', limit: 100 },
+        }),
       },
     },
   },

@@ -10,6 +10,9 @@ import { connect, type LoadClient } from './load.js';
 import type { Contender } from './servers.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+/** `BENCH_ONLY=slow` (or rpc, fanout, memory, wire) runs one workload, for a quick look. */
+const ONLY = process.env.BENCH_ONLY;
+const runs = (workload: string) => ONLY === undefined || ONLY === workload;
 const RPC_SECONDS = Number(process.env.BENCH_RPC_SECONDS ?? 2);
 const CONTENDERS: Contender[] = ['raw-ws', 'batched-ws', 'socket.io', 'switchboard'];
 
@@ -155,6 +158,62 @@ async function fanout(contender: Contender, redisUrl?: string): Promise<FanoutRe
   return { deliveriesPerSecond: (SUBSCRIBERS * PUBLICATIONS) / (elapsed / 1000), lastMs: elapsed };
 }
 
+/** Slow consumer: live subscribers, one that stops reading, 4 KB publications. */
+const SLOW_LIVE = 5;
+const SLOW_PUBLICATIONS = 5000;
+const SLOW_BYTES = 4096;
+
+interface SlowConsumerResult {
+  liveDeliveriesPerSecond: number;
+  /** What the server still holds after a GC (JS heap + buffers) once the others have everything, in MB. */
+  heldMegabytes: number;
+}
+
+/**
+ * One subscriber stops reading while 5,000 publications of 4 KB go to it and 5 others. The peers
+ * (and Switchboard's default `disconnect` policy up to its 8 MiB limit) buffer for it; Switchboard's
+ * `drop-oldest` topic keeps the newest 100. Measured: what the live ones get, and what the server holds.
+ */
+async function slowConsumer(contender: Contender): Promise<SlowConsumerResult> {
+  const server = await startServer(contender);
+  // Retained memory, not RSS: RSS keeps the high-water mark of the burst itself.
+  type Usage = { heapUsed: number; external: number };
+  const live = await openClients(contender, server.port, SLOW_LIVE);
+  const [slow] = await openClients(contender, server.port, 1);
+  let delivered = 0;
+  let done!: () => void;
+  const all = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  await Promise.all(
+    live.map((client) =>
+      client.follow(() => {
+        if (++delivered === SLOW_LIVE * SLOW_PUBLICATIONS) done();
+      }, true),
+    ),
+  );
+  await slow!.follow(() => {}, true);
+  slow!.pause();
+  const before = await server.request<Usage>({ type: 'memory' }, 'memory');
+  const started = performance.now();
+  server.send({ type: 'fanout', count: SLOW_PUBLICATIONS, data: 'x'.repeat(SLOW_BYTES), bounded: true });
+  const timeout = new Promise((_, reject) =>
+    setTimeout(
+      () => reject(new Error(`${contender}: slow-consumer fan-out incomplete (${delivered})`)),
+      60_000,
+    ),
+  );
+  await Promise.race([all, timeout]);
+  const elapsed = performance.now() - started;
+  const after = await server.request<Usage>({ type: 'memory' }, 'memory');
+  for (const client of [...live, slow!]) client.close();
+  server.stop();
+  return {
+    liveDeliveriesPerSecond: (SLOW_LIVE * SLOW_PUBLICATIONS) / (elapsed / 1000),
+    heldMegabytes: Math.max(0, after.heapUsed + after.external - before.heapUsed - before.external) / 2 ** 20,
+  };
+}
+
 interface MemoryResult {
   rssPerConnection: number;
   heapPerConnection: number;
@@ -256,20 +315,24 @@ const redis = await startRedis();
 const began = performance.now();
 for (let run = 1; run <= RUNS; run++) {
   console.error(`run ${run}/${RUNS}`);
-  for (const [connections, inFlight] of RPC_SHAPES) {
+  for (const [connections, inFlight] of runs('rpc') ? RPC_SHAPES : []) {
     for (const contender of CONTENDERS) {
       record(`rpc ${connections}x${inFlight} ${contender}`, {
         ...(await rpc(contender, connections, inFlight)),
       });
     }
   }
-  for (const contender of CONTENDERS) record(`fanout ${contender}`, { ...(await fanout(contender)) });
-  if (redis) {
+  for (const contender of runs('fanout') ? CONTENDERS : [])
+    record(`fanout ${contender}`, { ...(await fanout(contender)) });
+  if (redis && runs('fanout')) {
     record('fanout switchboard-redis', { ...(await fanout('switchboard-redis', redis.url)) });
     record('fanout socket.io-redis', { ...(await fanout('socket.io-redis', redis.url)) });
   }
-  for (const contender of CONTENDERS) record(`memory ${contender}`, { ...(await memory(contender)) });
-  for (const format of ['switchboard.json', 'plain JSON envelope'] as const)
+  for (const contender of runs('memory') ? CONTENDERS : [])
+    record(`memory ${contender}`, { ...(await memory(contender)) });
+  for (const contender of runs('slow') ? CONTENDERS : [])
+    record(`slow ${contender}`, { ...(await slowConsumer(contender)) });
+  for (const format of runs('wire') ? (['switchboard.json', 'plain JSON envelope'] as const) : [])
     record(`wire ${format}`, { ...wire(format) });
 }
 redis?.stop();
@@ -285,11 +348,14 @@ const stat = (name: string, field: string) => {
 const fmt = (value: number, digits = 0) =>
   value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const cell = (name: string, field: string, digits = 0) => {
+  if (!samples.has(name)) return 'not run';
   const { median, min, max } = stat(name, field);
   return `${fmt(median, digits)} (${fmt(min, digits)}–${fmt(max, digits)})`;
 };
 const ratio = (name: string, peer: string, field: string) =>
-  (stat(name, field).median / stat(peer, field).median).toFixed(2);
+  samples.has(name) && samples.has(peer)
+    ? (stat(name, field).median / stat(peer, field).median).toFixed(2)
+    : '–';
 
 const lines: string[] = [];
 lines.push('# Benchmark results', '');
@@ -353,6 +419,23 @@ for (const contender of CONTENDERS) {
   const name = `memory ${contender}`;
   lines.push(
     `| ${contender} | ${cell(name, 'rssPerConnection')} | ${cell(name, 'heapPerConnection')} | ${ratio(name, 'memory raw-ws', 'rssPerConnection')} | ${ratio(name, 'memory socket.io', 'rssPerConnection')} |`,
+  );
+}
+lines.push(
+  '',
+  '## Slow consumer',
+  '',
+  `One subscriber stops reading while ${fmt(SLOW_PUBLICATIONS)} publications of ${fmt(SLOW_BYTES / 1024)} KB go to it and ${SLOW_LIVE} live ones. Switchboard's topic is \`drop-oldest\` (limit 100); the peers have no per-topic policy. What the server still holds once the live ones have everything: JS heap plus buffers after a GC, in MB (Switchboard's includes the memory broker's history of 1,000 publications, about 4 MB, kept for recovery).`,
+  '',
+);
+lines.push(
+  '| contender | live deliveries/s | MB held for the paused subscriber | deliveries ÷ Socket.IO | MB ÷ Socket.IO |',
+  '|---|---|---|---|---|',
+);
+for (const contender of CONTENDERS) {
+  const name = `slow ${contender}`;
+  lines.push(
+    `| ${contender} | ${cell(name, 'liveDeliveriesPerSecond')} | ${cell(name, 'heldMegabytes', 1)} | ${ratio(name, 'slow socket.io', 'liveDeliveriesPerSecond')} | ${ratio(name, 'slow socket.io', 'heldMegabytes')} |`,
   );
 }
 lines.push('', '## Wire', '', 'Encoding and decoding one RPC reply in process.', '');

@@ -19,13 +19,17 @@ type Request =
   | { type: 'cpu' }
   | { type: 'memory' }
   | { type: 'exit' }
-  | { type: 'fanout'; count: number; data: string };
+  | { type: 'fanout'; count: number; data: string; bounded?: boolean };
 
 const contender = process.argv[2] as Contender;
 const redisUrl = process.argv[3];
 
 /** Starts the contender; returns its port and how it broadcasts one message to every client. */
-async function start(): Promise<{ port: number; broadcast: (seq: number, data: string) => void }> {
+async function start(): Promise<{
+  port: number;
+  /** `bounded`: the slow-consumer feed (Switchboard's drop-oldest topic; the peers have no such thing). */
+  broadcast: (seq: number, data: string, bounded?: boolean) => void;
+}> {
   switch (contender) {
     case 'raw-ws':
     case 'batched-ws':
@@ -115,14 +119,20 @@ async function startSwitchboard() {
     logger: silentLogger,
     auth: anonymous(),
     // Load generators send far more than a person would; the rate limit is not what is measured.
-    limits: { ratePerSecond: 10_000_000, rateBurst: 10_000_000, maxInFlight: 1024 },
+    limits: {
+      ratePerSecond: 10_000_000,
+      rateBurst: 10_000_000,
+      maxInFlight: 1024,
+      // A reader counts as behind past 4 MiB waiting: live readers of the slow-consumer feed never are.
+      backpressureBytes: 4 * 1024 * 1024,
+    },
     ...(broker ? { broker } : {}),
     handlers: { rpc: { echo: (input) => input } },
   });
   return {
     port: server.port!,
-    broadcast(seq: number, data: string) {
-      void server.publish('feed.ticks', {}, { seq, data });
+    broadcast(seq: number, data: string, bounded?: boolean) {
+      void server.publish(bounded ? 'feed.recent' : 'feed.ticks', {}, { seq, data });
     },
   };
 }
@@ -134,13 +144,24 @@ process.on('message', (request: Request) => {
     process.send!({ type: 'cpu', micros: user + system });
   } else if (request.type === 'memory') {
     globalThis.gc?.();
-    const { rss, heapUsed } = process.memoryUsage();
-    process.send!({ type: 'memory', rss, heapUsed });
+    const { rss, heapUsed, external } = process.memoryUsage();
+    process.send!({ type: 'memory', rss, heapUsed, external });
   } else if (request.type === 'exit') {
     // A normal exit, so that --cpu-prof writes its profile.
     process.exit(0);
   } else if (request.type === 'fanout') {
-    for (let seq = 1; seq <= request.count; seq++) broadcast(seq, request.data);
+    if (!request.bounded) {
+      for (let seq = 1; seq <= request.count; seq++) broadcast(seq, request.data);
+    } else {
+      // The slow-consumer feed is published as a steady stream, 20 a turn, so that readers that keep up
+      // drain between turns; only the one that stopped reading falls behind.
+      let seq = 0;
+      const turn = () => {
+        for (let n = 0; n < 20 && seq < request.count; n++) broadcast(++seq, request.data, true);
+        if (seq < request.count) setImmediate(turn);
+      };
+      turn();
+    }
   }
 });
 process.send!({ type: 'ready', port });

@@ -1,3 +1,4 @@
+export { type WebSocketConstructor, webSocketConnector } from '../transport/websocket.js';
 export type { BackoffOptions } from './backoff.js';
 export { Channel, type ChannelEventMeta, type OpenChannelOptions } from './channel.js';
 export {
