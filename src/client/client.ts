@@ -241,6 +241,7 @@ export class Client<P extends Protocol<any>> {
     // The channel is registered the moment `opened` arrives: events the service sends right after
     // it (a chat's scrollback and roster) are held until the caller has added its listeners.
     const channel = await this.request<Channel<ServiceDef>>(
+      'open',
       (id) => ({ type: 'open', id, service, ...(options.name ? { name: options.name } : {}), action }),
       (opened: ChannelOpened) => {
         const made = new Channel<ServiceDef>(this.channelLink, service, options.name, opened);
@@ -260,7 +261,7 @@ export class Client<P extends Protocol<any>> {
       }),
     streamOnChannel: (channel, command, input, options) => this.openStream(command, input, options, channel),
     closeChannel: async (channel, action) => {
-      const closed = await this.request<ChannelClosed>((id) => ({
+      const closed = await this.request<ChannelClosed>('closeChannel', (id) => ({
         type: 'closeChannel',
         id,
         channel: channel.number,
@@ -292,13 +293,14 @@ export class Client<P extends Protocol<any>> {
    * what `settle` makes of it: `settle` runs as the answer is read, before any later frame.
    */
   private request<T>(
+    what: 'open' | 'closeChannel',
     build: (id: CallId) => OpenChannel | CloseChannel,
     settle: (answer: any) => T = (answer) => answer as T,
   ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.enqueue(
         build,
-        build(0).type,
+        what,
         this.options.callTimeoutMs ?? 30_000,
         {},
         (answer) => resolve(settle(answer)),
@@ -316,6 +318,7 @@ export class Client<P extends Protocol<any>> {
         continue;
       }
       this.request<void>(
+        'open',
         (id) => ({
           type: 'open',
           id,

@@ -144,7 +144,7 @@ export class ChannelHub {
         `at most ${this.runtime.limits.maxChannels} channels per connection`,
       );
     const name = message.name || `${message.service}-${randomUUID()}`;
-    const key = `${message.service}\u0000${name}`;
+    const key = instanceKey(message.service, name);
     let instance = this.instances.get(key);
     if (instance && message.action === 'create')
       throw new RequestError(
@@ -225,7 +225,7 @@ export class ChannelHub {
     }
     await instance.implementation.detached?.({ state: instance.state, instance, session });
     if (instance.sessions.size > 0) return;
-    const key = `${instance.service}\u0000${instance.name}`;
+    const key = instanceKey(instance.service, instance.name);
     if (this.instances.get(key) === instance) this.instances.delete(key);
     await instance.implementation.dispose?.(instance.state, instance);
   }
@@ -267,4 +267,9 @@ export interface ChannelBinding {
   readonly instance: RunningInstance;
   readonly session: Session;
   readonly routes: ReadonlyMap<string, Route>;
+}
+
+/** Instances are found by service and name; NUL cannot appear in a service name. */
+function instanceKey(service: string, name: string): string {
+  return `${service}\u0000${name}`;
 }

@@ -33,7 +33,9 @@ export const DEFAULT_RECORDING_ENTRIES = 10_000;
  * Bounded: past `maxEntries` the oldest entries go and `dropped` counts them.
  */
 export class Recording {
-  readonly entries: RecordedMessage[] = [];
+  /** Kept entries start at `head`: dropping the oldest moves an index, not the whole array. */
+  private readonly kept: RecordedMessage[] = [];
+  private head = 0;
   dropped = 0;
   readonly startedAt = Date.now();
 
@@ -48,11 +50,21 @@ export class Recording {
       ...(channel === undefined ? {} : { channel }),
     };
     if (frame !== undefined) Object.defineProperty(entry, 'frame', { value: frame, enumerable: false });
-    this.entries.push(entry);
-    if (this.entries.length > (this.options.maxEntries ?? DEFAULT_RECORDING_ENTRIES)) {
-      this.entries.shift();
+    this.kept.push(entry);
+    if (this.kept.length - this.head > (this.options.maxEntries ?? DEFAULT_RECORDING_ENTRIES)) {
+      this.head++;
       this.dropped++;
+      // Compact once half the array is dropped entries: amortised O(1) per message.
+      if (this.head * 2 > this.kept.length) {
+        this.kept.splice(0, this.head);
+        this.head = 0;
+      }
     }
+  }
+
+  /** The entries kept, oldest first (a copy). */
+  get entries(): RecordedMessage[] {
+    return this.kept.slice(this.head);
   }
 }
 

@@ -202,7 +202,7 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
     const connection = this.connections.get(connectionId);
     const entries = connection?.recording?.entries;
     if (stop && connection) connection.recording = undefined;
-    return entries ? [...entries] : undefined;
+    return entries;
   }
 
   /** Open connections (handshake completed). */
