@@ -1,11 +1,12 @@
 import { constants } from 'node:fs';
-import { lstat, readdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, rename } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { RequestError } from '../../protocol/errors.js';
 import type { ServiceImplementation, ServiceInstance } from '../../server/service-types.js';
-import { fromErrno, type Located, notRegular, quote, refuse, SandboxRoot } from './root.js';
+import { errnoOf, fromErrno, type Located, notRegular, quote, SandboxRoot } from './root.js';
 import type { FileEntry, FileStat, FilesService, FileType } from './service.js';
 import { FileSubscriptions } from './subscriptions.js';
+import { TreeWalk, type WalkLimits } from './tree.js';
 import { RootWatcher } from './watcher.js';
 
 /** How a files server behaves. */
@@ -20,12 +21,26 @@ export interface FilesOptions {
   readonly watch?: boolean;
   /** Largest file `read` returns, in bytes; a larger one fails with the built-in `TOO_LARGE`. */
   readonly maxReadBytes?: number;
+  /**
+   * Deepest a recursive walk (remove of a directory) goes below where it starts; each level holds
+   * one directory descriptor open. Past it the call fails with `TOO_LARGE`.
+   */
+  readonly maxWalkDepth?: number;
+  /**
+   * Most entries one walk lists: a recursive remove, or one `readdir`. Bounds the names held in
+   * memory at once; past it the call fails with `TOO_LARGE` (a remove keeps what it removed).
+   */
+  readonly maxWalkEntries?: number;
 }
 
 /** The defaults of `files()`'s options. */
 export const FILES_DEFAULTS = {
   /** 16 MiB: a file larger than that is not sent in one message. */
   maxReadBytes: 16 * 1024 * 1024,
+  /** 128 levels: deeper than real trees go, and 128 descriptors at most held by one walk. */
+  maxWalkDepth: 128,
+  /** 100,000 entries: a large `node_modules`; a remove past it can be called again to go on. */
+  maxWalkEntries: 100_000,
 } as const;
 
 /** One instance's state: the instance itself, so handlers can reach the shared subscriptions. */
@@ -47,6 +62,10 @@ export function files(options: FilesOptions): ServiceImplementation<FilesService
 } {
   const root = new SandboxRoot(options.root);
   const maxReadBytes = options.maxReadBytes ?? FILES_DEFAULTS.maxReadBytes;
+  const limits: WalkLimits = {
+    maxDepth: options.maxWalkDepth ?? FILES_DEFAULTS.maxWalkDepth,
+    maxEntries: options.maxWalkEntries ?? FILES_DEFAULTS.maxWalkEntries,
+  };
   const subscriptions = new FileSubscriptions();
   const watcher = options.watch ? new RootWatcher(root, (event) => subscriptions.publish(event)) : undefined;
   /** Runs a change of the service's own, which the watcher must not report again. */
@@ -111,14 +130,17 @@ export function files(options: FilesOptions): ServiceImplementation<FilesService
       async remove({ path }) {
         const located = await root.locateEntry(path);
         if (!located.exists) throw new RequestError('NOT_FOUND', `${quote(path)} does not exist`);
-        const type = await entryType(located);
-        // rm removes a symlink met in the tree, never what it points to.
+        const type = await entryType(root, located);
+        // The whole tree is walked through held descriptors (tree.ts); a symlink in it is
+        // unlinked, never followed, and a directory swapped for one is refused.
         await changing([located.path], () =>
-          root.holdEntry(located, (entry) =>
-            rm(entry, { recursive: true }).catch((error: unknown) => {
-              throw fromErrno(error, path);
-            }),
-          ),
+          root.hold(dirname(located.real), located.path, async (parent) => {
+            const name = basename(located.real);
+            const info = await lstat(join(parent, name)).catch((error: unknown) => {
+              throw fromErrno(error, located.path);
+            });
+            await new TreeWalk(limits).remove(parent, name, located.path, info.isDirectory());
+          }),
         );
         subscriptions.publish(entry('remove', located.path, type));
         return null;
@@ -127,7 +149,7 @@ export function files(options: FilesOptions): ServiceImplementation<FilesService
       async mkdir({ path }) {
         const located = await root.locate(path);
         if (located.exists) {
-          const info = await stat(located.real);
+          const info = await root.inspect(located);
           if (info.isDirectory()) return null;
           throw new RequestError('ALREADY_EXISTS', `${quote(path)} already exists and is not a directory`);
         }
@@ -139,15 +161,13 @@ export function files(options: FilesOptions): ServiceImplementation<FilesService
       async readdir({ path }) {
         const located = await root.locate(path);
         if (!located.exists) throw new RequestError('NOT_FOUND', `${quote(path)} does not exist`);
-        const entries = await root.hold(located.real, path, (directory) =>
-          readdir(directory, { withFileTypes: true }).catch((error: unknown) => {
-            throw fromErrno(error, path);
-          }),
+        const entries = await root.hold(located.real, located.path, (directory) =>
+          new TreeWalk(limits).list(directory, located.path),
         );
         const listed: FileEntry[] = [];
         for (const dirent of entries) {
-          let type: FileType = dirent.isDirectory() ? 'directory' : 'file';
-          if (dirent.isSymbolicLink()) type = await linkType(root, join(located.real, dirent.name));
+          let type: FileType = dirent.directory ? 'directory' : 'file';
+          if (dirent.symlink) type = await linkType(root, join(located.real, dirent.name));
           listed.push({ path: dirent.name, type });
         }
         listed.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
@@ -164,14 +184,7 @@ export function files(options: FilesOptions): ServiceImplementation<FilesService
           throw error;
         }
         if (!located.exists) return missing();
-        const look = (entry: string) =>
-          lstat(entry).catch((error: unknown) => {
-            throw fromErrno(error, path);
-          });
-        // The located path has no symlink left in it; one there now was swapped in: not followed.
-        const info =
-          located.names.length === 0 ? await look(located.real) : await root.holdEntry(located, look);
-        if (info.isSymbolicLink()) throw refuse(path, 'symlink');
+        const info = await root.inspect(located);
         return {
           exists: true,
           type: info.isDirectory() ? 'directory' : 'file',
@@ -188,13 +201,13 @@ export function files(options: FilesOptions): ServiceImplementation<FilesService
         if (to.exists) throw new RequestError('ALREADY_EXISTS', `${quote(newPath)} already exists`);
         if (to.real.startsWith(`${from.real}/`))
           throw new RequestError('INVALID_INPUT', `cannot move ${quote(oldPath)} into itself`);
-        const type = await entryType(from);
+        const type = await entryType(root, from);
         const created = await changing([from.path, to.path], async () => {
           const created = await root.makeDirectories(to, false);
           await root.holdEntry(from, (source) =>
             root.holdEntry(to, (target) =>
               rename(source, target).catch((error: unknown) => {
-                throw fromErrno(error, newPath);
+                throw renameError(error, oldPath, newPath);
               }),
             ),
           );
@@ -232,11 +245,34 @@ export function fileMode(mode: number): string {
 }
 
 /** The kind of an entry itself: a symlink counts as a file (remove and move act on the link). */
-async function entryType(located: Located): Promise<FileType> {
-  const info = await lstat(located.real).catch((error: unknown) => {
-    throw fromErrno(error, located.path);
-  });
-  return info.isDirectory() ? 'directory' : 'file';
+async function entryType(root: SandboxRoot, located: Located): Promise<FileType> {
+  return (await root.entryStats(located)).isDirectory() ? 'directory' : 'file';
+}
+
+/**
+ * A move is one `rename` (never a copy and a walk), so its failures are the kernel's about that
+ * rename; each is the caller's: the tree changed since the checks, or the move crosses a mount.
+ */
+function renameError(error: unknown, oldPath: string, newPath: string): unknown {
+  switch (errnoOf(error)) {
+    case 'EINVAL':
+      // The checks saw no nesting; a swap since made the destination lie inside the source.
+      return new RequestError('INVALID_INPUT', `cannot move ${quote(oldPath)} into itself`);
+    case 'EXDEV':
+      return new RequestError(
+        'INVALID_INPUT',
+        `cannot move ${quote(oldPath)} to ${quote(newPath)}: they are on different file systems`,
+      );
+    case 'EBUSY':
+      return new RequestError(
+        'INVALID_INPUT',
+        `cannot move ${quote(oldPath)}: it is in use as a mount point`,
+      );
+    case 'ENOENT':
+      return fromErrno(error, oldPath);
+    default:
+      return fromErrno(error, newPath);
+  }
 }
 
 /** A listed symlink is a directory if it leads to one inside the root; anything else is a file. */
@@ -244,7 +280,7 @@ async function linkType(root: SandboxRoot, real: string): Promise<FileType> {
   try {
     const located = await root.locate(root.clientPath(real));
     if (!located.exists) return 'file';
-    return (await stat(located.real)).isDirectory() ? 'directory' : 'file';
+    return (await root.inspect(located)).isDirectory() ? 'directory' : 'file';
   } catch {
     // Refused or gone: listed by name only, as a file that cannot be opened.
     return 'file';

@@ -1,4 +1,4 @@
-import { constants, realpathSync, statSync } from 'node:fs';
+import { constants, realpathSync, type Stats, statSync } from 'node:fs';
 import { type FileHandle, lstat, mkdir, open, readlink, realpath } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import { RequestError } from '../../protocol/errors.js';
@@ -166,6 +166,28 @@ export class SandboxRoot {
     }
   }
 
+  /**
+   * The entry at a located path as it is now, not followed: `lstat` through its held parent. For
+   * an entry located by `locateEntry` (remove, move) a symlink is the entry itself.
+   */
+  async entryStats(located: Located): Promise<Stats> {
+    const look = (entry: string) =>
+      lstat(entry).catch((error: unknown) => {
+        throw fromErrno(error, located.path);
+      });
+    return located.names.length === 0 ? look(located.real) : this.holdEntry(located, look);
+  }
+
+  /**
+   * `entryStats` for a path located by `locate` (stat, mkdir, listed links): it has no symlink
+   * left in it, so a symlink there now was swapped in since, and is refused, not followed.
+   */
+  async inspect(located: Located): Promise<Stats> {
+    const info = await this.entryStats(located);
+    if (info.isSymbolicLink()) throw refuse(located.path, 'symlink');
+    return info;
+  }
+
   /** `hold` on the directory that contains a located entry; `run` gets the entry's path under it. */
   holdEntry<T>(located: Located, run: (through: string) => Promise<T>): Promise<T> {
     return this.hold(dirname(located.real), located.path, (directory) =>
@@ -285,6 +307,7 @@ export function fromErrno(error: unknown, path: string): unknown {
       return notRegular(path);
     case 'EACCES':
     case 'EPERM':
+    case 'EROFS':
       return new RequestError('PERMISSION_DENIED', `${quote(path)}: permission denied`);
     default:
       return error;

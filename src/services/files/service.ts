@@ -93,6 +93,7 @@ export const filesService = service({
     NOT_A_DIRECTORY: error('A path component is not a directory'),
     IS_A_DIRECTORY: error('The path is a directory'),
     ALREADY_EXISTS: error('The path already exists'),
+    CHANGED: error('Another process changed the tree while a recursive remove walked it'),
   },
 });
 

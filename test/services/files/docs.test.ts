@@ -23,6 +23,6 @@ describe('docs/files.md matches the code', () => {
       docTable('files.md', '## Options', { stripCode: true }).map(([name, value]) => [name, value]),
     );
     for (const [name, value] of Object.entries(FILES_DEFAULTS)) expect(options[name]).toBe(String(value));
-    expect(Object.keys(options)).toEqual(['root', 'watch', 'maxReadBytes']);
+    expect(Object.keys(options)).toEqual(['root', 'watch', 'maxReadBytes', 'maxWalkDepth', 'maxWalkEntries']);
   });
 });
