@@ -1,7 +1,13 @@
-import { constants, realpathSync, type Stats, statSync } from 'node:fs';
+import { constants, existsSync, realpathSync, type Stats, statSync } from 'node:fs';
 import { type FileHandle, lstat, mkdir, open, readlink, realpath } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import { RequestError } from '../../protocol/errors.js';
+
+/** A directory is opened only as itself: never through a symlink at its name. */
+export const DIRECTORY_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+
+/** Whether `/proc/self/fd/N` reaches a held descriptor (Linux); elsewhere, calls fall back to paths. */
+export const PROC_FD = existsSync('/proc/self/fd');
 
 /** Longest path a client may name, in UTF-8 bytes (Linux's PATH_MAX). */
 export const MAX_PATH_BYTES = 4096;
@@ -147,14 +153,12 @@ export class SandboxRoot {
    * `/proc` (not Linux), `run` gets `real` itself.
    */
   async hold<T>(real: string, path: string, run: (through: string) => Promise<T>): Promise<T> {
-    const handle = await open(real, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW).catch(
-      async (error: unknown) => {
-        // O_DIRECTORY | O_NOFOLLOW on a symlink says ENOTDIR: a link swapped in since the check.
-        if (errnoOf(error) === 'ENOTDIR' && (await lstat(real).catch(() => undefined))?.isSymbolicLink())
-          throw refuse(path, 'symlink');
-        throw fromErrno(error, path);
-      },
-    );
+    const handle = await open(real, DIRECTORY_FLAGS).catch(async (error: unknown) => {
+      // O_DIRECTORY | O_NOFOLLOW on a symlink says ENOTDIR: a link swapped in since the check.
+      if (errnoOf(error) === 'ENOTDIR' && (await lstat(real).catch(() => undefined))?.isSymbolicLink())
+        throw refuse(path, 'symlink');
+      throw fromErrno(error, path);
+    });
     try {
       const held = `/proc/self/fd/${handle.fd}`;
       const actual = await readlink(held).catch(() => undefined);
@@ -186,6 +190,46 @@ export class SandboxRoot {
     const info = await this.entryStats(located);
     if (info.isSymbolicLink()) throw refuse(located.path, 'symlink');
     return info;
+  }
+
+  /**
+   * The entry at `names` under the root as it is now, reached one directory at a time through
+   * held descriptors (`O_DIRECTORY | O_NOFOLLOW`), following no symlink at all: `undefined` if
+   * nothing is there, a `PATH_OUTSIDE_ROOT` refusal if a component is a symlink. For paths that
+   * come from the kernel rather than a client (the watcher's), where a swapped directory could
+   * otherwise make an outside entry look like one of the root's. At most two descriptors are held.
+   */
+  async lookWithin(names: readonly string[]): Promise<Stats | undefined> {
+    const path = names.join('/');
+    let handle = await open(this.real, DIRECTORY_FLAGS);
+    try {
+      for (let i = 0; i < names.length; i++) {
+        const through = PROC_FD ? `/proc/self/fd/${handle.fd}` : join(this.real, ...names.slice(0, i));
+        const entry = join(through, names[i] as string);
+        if (i === names.length - 1) {
+          return await lstat(entry).catch((error: unknown) => {
+            if (errnoOf(error) === 'ENOENT') return undefined;
+            throw fromErrno(error, path);
+          });
+        }
+        let next: FileHandle;
+        try {
+          next = await open(entry, DIRECTORY_FLAGS);
+        } catch (error) {
+          const code = errnoOf(error);
+          if (code === 'ENOENT') return undefined;
+          if (code !== 'ELOOP' && code !== 'ENOTDIR') throw fromErrno(error, path);
+          const info = await lstat(entry).catch(() => undefined);
+          if (info?.isSymbolicLink()) throw refuse(path, 'symlink');
+          return undefined;
+        }
+        await handle.close();
+        handle = next;
+      }
+      return await handle.stat();
+    } finally {
+      await handle.close();
+    }
   }
 
   /** `hold` on the directory that contains a located entry; `run` gets the entry's path under it. */

@@ -1,8 +1,7 @@
-import { constants, existsSync } from 'node:fs';
 import { type FileHandle, lstat, open, opendir, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RequestError } from '../../protocol/errors.js';
-import { errnoOf, fromErrno, quote, refuse } from './root.js';
+import { DIRECTORY_FLAGS, errnoOf, fromErrno, PROC_FD, quote, refuse } from './root.js';
 
 /** How far one walk of a tree may go; past either bound it stops with `TOO_LARGE`. */
 export interface WalkLimits {
@@ -18,12 +17,6 @@ export interface Listed {
   readonly directory: boolean;
   readonly symlink: boolean;
 }
-
-/** A directory is opened only as itself: never through a symlink at its name, whatever points there. */
-const DIRECTORY_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
-
-/** Whether `/proc/self/fd/N` reaches a held descriptor (Linux); elsewhere walks fall back to paths. */
-const PROC_FD = existsSync('/proc/self/fd');
 
 /**
  * A walk of a tree inside the root that never goes by path string: each directory is opened with
@@ -115,20 +108,18 @@ export class TreeWalk {
       return true;
     });
     if (!emptied) return;
-    await rmdir(entry).catch((error: unknown) => {
+    await rmdir(entry).catch(async (error: unknown) => {
       switch (errnoOf(error)) {
         case 'ENOENT':
           if (depth > 0) return;
           throw fromErrno(error, path);
-        case 'ENOTDIR':
-          // The emptied directory was moved away and something else put at its name.
-          throw changed(path);
         case 'ENOTEMPTY':
         case 'EEXIST':
           // Another process wrote into it while it was being emptied.
           throw changed(path);
         default:
-          throw fromErrno(error, path);
+          // ENOTDIR: the emptied directory was swapped away, a symlink or a file is at its name.
+          throw await notADirectoryNow(error, entry, path);
       }
     });
   }

@@ -1,6 +1,6 @@
 import { type FSWatcher, watch } from 'node:fs';
-import { lstat } from 'node:fs/promises';
-import { join, sep } from 'node:path';
+import { sep } from 'node:path';
+import { RequestError } from '../../protocol/errors.js';
 import type { SandboxRoot } from './root.js';
 import type { FileEvent, FileType } from './service.js';
 
@@ -76,7 +76,8 @@ export class RootWatcher {
     const names = path.split('/');
     for (let i = 1; i <= names.length; i++) {
       const prefix = names.slice(0, i).join('/');
-      this.record(prefix, await this.look(prefix));
+      const state = await this.look(prefix);
+      if (state) this.record(prefix, state);
     }
   }
 
@@ -85,6 +86,7 @@ export class RootWatcher {
       if (related(entry.path, path)) await entry.done;
     }
     const now = await this.look(path);
+    if (now === undefined) return;
     const before = this.seen.get(path);
     if (before && same(before, now)) return;
     // Under something the service removed or moved away: that was reported as one event.
@@ -100,15 +102,23 @@ export class RootWatcher {
     this.publish({ op: before?.exists ? 'modify' : 'create', file: { path, type: now.type } });
   }
 
-  private async look(path: string): Promise<Seen> {
+  /**
+   * The path's state, reached through held descriptors without following any link: `undefined`
+   * when it is not in the root's own tree (a component is a symlink, e.g. a directory swapped for
+   * one while the recursive watch was adding it), and then nothing is reported.
+   */
+  private async look(path: string): Promise<Seen | undefined> {
     try {
-      const info = await lstat(join(this.root.real, ...path.split('/')));
+      const info = await this.root.lookWithin(path.split('/'));
+      if (info === undefined) return { exists: false };
       return {
         exists: true,
         type: info.isDirectory() ? 'directory' : 'file',
         stamp: `${info.size}:${info.mtimeMs}:${info.ino}`,
       };
-    } catch {
+    } catch (error) {
+      if (error instanceof RequestError && error.code === 'PATH_OUTSIDE_ROOT') return undefined;
+      // Unreadable (EACCES…): reported as gone, as before; the watcher is best effort.
       return { exists: false };
     }
   }

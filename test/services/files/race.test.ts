@@ -102,9 +102,13 @@ describe.skipIf(process.platform !== 'linux')(
  * held descriptors cannot. Each tree holds `sub/f0..f199` and `lnk` → `outside/`, where the same
  * 200 names wait, so a single misdirected step shows in the count.
  *
- * What this does not test, and the files service does not defend (docs/files.md): hard links made
- * inside the root to outside files, bind mounts inside the root, other processes writing inside
- * the root (a tree can change under a walk; only escapes are prevented), systems without /proc.
+ * Defended, and checked here: nothing outside is removed, moved in or created, the moved files all
+ * stay inside, every call answers `ok` or a request error (never INTERNAL), no descriptor leaks.
+ * Not defended, and not tested (docs/files.md says why): hard links made inside the root to
+ * outside files, bind mounts inside the root, other processes writing inside the root (a tree can
+ * change under a walk: only escapes are prevented, a remove may stop part way), systems without
+ * /proc (not Linux: the service falls back to paths there), and outside names the recursive
+ * watcher may report as removed while a swap is in progress.
  * FILES_RACE_MS sets the run length (default 10 s); a longer run: `FILES_RACE_MS=60000 npx vitest
  * run test/services/files/race.test.ts`.
  */
@@ -255,15 +259,16 @@ describe.runIf(process.platform === 'linux')(
         // The moved tree's 200 files are all still inside the root, wherever the moves left them.
         expect((await countFiles(join(root, 'm'))) + (await countFiles(join(root, 'held')))).toBe(TREE_FILES);
         // Every call either worked or answered a typed request error; never an internal one.
-        const allowed = new Set([
-          'ok',
-          'PATH_OUTSIDE_ROOT:symlink',
-          'NOT_FOUND',
-          'NOT_A_DIRECTORY',
-          'ALREADY_EXISTS',
-        ]);
-        for (const counts of [removes, moves, mkdirs])
-          for (const key of counts.keys()) expect(allowed).toContain(key);
+        // Each outcome one the race can cause: a swap seen (PATH_OUTSIDE_ROOT), an entry gone or
+        // not a directory any more, the tree changed under a remove (CHANGED).
+        const allowed = {
+          remove: ['ok', 'PATH_OUTSIDE_ROOT:symlink', 'CHANGED'],
+          move: ['ok', 'PATH_OUTSIDE_ROOT:symlink', 'NOT_FOUND', 'NOT_A_DIRECTORY', 'ALREADY_EXISTS'],
+          mkdir: ['ok', 'PATH_OUTSIDE_ROOT:symlink', 'NOT_FOUND', 'NOT_A_DIRECTORY', 'ALREADY_EXISTS'],
+        };
+        expect([...removes.keys()].filter((key) => !allowed.remove.includes(key))).toEqual([]);
+        expect([...moves.keys()].filter((key) => !allowed.move.includes(key))).toEqual([]);
+        expect([...mkdirs.keys()].filter((key) => !allowed.mkdir.includes(key))).toEqual([]);
         expect(removes.get('ok') ?? 0).toBeGreaterThan(0);
         expect(fdsAfter).toBe(fdsBefore);
         expect(elapsed).toBeGreaterThanOrEqual(RACE_MS);

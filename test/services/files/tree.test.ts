@@ -164,3 +164,25 @@ describe.runIf(process.platform === 'linux')('files: the walk through held descr
 });
 
 const FILES_LIMITS = { maxDepth: FILES_DEFAULTS.maxWalkDepth, maxEntries: FILES_DEFAULTS.maxWalkEntries };
+
+describe('files: what the watcher looks at is reached without following links', () => {
+  it('sees entries of the root, nothing for a missing one, and refuses a path through a symlink', async () => {
+    const sandbox = new SandboxRoot(root);
+    await mkdir(join(root, 'dir'));
+    await writeFile(join(root, 'dir/f.txt'), 'four');
+    await symlink(join(base, 'outside'), join(root, 'lnk'));
+    await symlink('dir', join(root, 'in-root-link'));
+    expect((await sandbox.lookWithin(['dir', 'f.txt']))?.size).toBe(4);
+    expect((await sandbox.lookWithin(['dir']))?.isDirectory()).toBe(true);
+    expect((await sandbox.lookWithin(['lnk']))?.isSymbolicLink()).toBe(true);
+    expect(await sandbox.lookWithin(['dir', 'missing', 'x'])).toBe(undefined);
+    expect(await sandbox.lookWithin(['dir', 'f.txt', 'x'])).toBe(undefined);
+    for (const names of [
+      ['lnk', 'keep.txt'],
+      ['in-root-link', 'f.txt'],
+    ]) {
+      const error = await rejection(sandbox.lookWithin(names));
+      expect([error.code, error.data]).toEqual(['PATH_OUTSIDE_ROOT', { reason: 'symlink' }]);
+    }
+  });
+});
