@@ -39,7 +39,7 @@ export const FILES_DEFAULTS = {
   maxReadBytes: 16 * 1024 * 1024,
   /** 128 levels: deeper than real trees go, and 128 descriptors at most held by one walk. */
   maxWalkDepth: 128,
-  /** 100,000 entries: a large `node_modules`; a remove past it can be called again to go on. */
+  /** 100,000 entries: a large `node_modules`; bounds the names one walk holds in memory. */
   maxWalkEntries: 100_000,
 } as const;
 
@@ -130,7 +130,7 @@ export function files(options: FilesOptions): ServiceImplementation<FilesService
       async remove({ path }) {
         const located = await root.locateEntry(path);
         if (!located.exists) throw new RequestError('NOT_FOUND', `${quote(path)} does not exist`);
-        const type = await entryType(root, located);
+        let type: FileType = 'file';
         // The whole tree is walked through held descriptors (tree.ts); a symlink in it is
         // unlinked, never followed, and a directory swapped for one is refused.
         await changing([located.path], () =>
@@ -139,6 +139,7 @@ export function files(options: FilesOptions): ServiceImplementation<FilesService
             const info = await lstat(join(parent, name)).catch((error: unknown) => {
               throw fromErrno(error, located.path);
             });
+            if (info.isDirectory()) type = 'directory';
             await new TreeWalk(limits).remove(parent, name, located.path, info.isDirectory());
           }),
         );
@@ -161,8 +162,8 @@ export function files(options: FilesOptions): ServiceImplementation<FilesService
       async readdir({ path }) {
         const located = await root.locate(path);
         if (!located.exists) throw new RequestError('NOT_FOUND', `${quote(path)} does not exist`);
-        const entries = await root.hold(located.real, located.path, (directory) =>
-          new TreeWalk(limits).list(directory, located.path),
+        const entries = await root.hold(located.real, path, (directory) =>
+          new TreeWalk(limits).list(directory, path),
         );
         const listed: FileEntry[] = [];
         for (const dirent of entries) {

@@ -201,6 +201,9 @@ export class SandboxRoot {
    */
   async lookWithin(names: readonly string[]): Promise<Stats | undefined> {
     const path = names.join('/');
+    // Names from the kernel are plain names; anything else is not an entry of the tree.
+    if (names.some((name) => name === '' || name === '.' || name === '..' || name.includes(sep)))
+      return undefined;
     let handle = await open(this.real, DIRECTORY_FLAGS);
     try {
       for (let i = 0; i < names.length; i++) {
@@ -326,8 +329,9 @@ export function refuse(path: string, reason: PathRefusal): RequestError {
 
 /**
  * Turns a file-system error into the service's request error, naming the client's path only.
- * Errors with no request meaning (EIO, ENOSPC…) are returned unchanged: they are ours, and the
- * server logs them under a trace id.
+ * Errors with no request meaning (EIO, ENOSPC, EMFILE…) are returned unchanged: they are ours,
+ * and the server logs them under a trace id. Everything a request or a race with another process
+ * can cause is mapped here (or, for rename, by the move handler).
  */
 export function fromErrno(error: unknown, path: string): unknown {
   if (error instanceof RequestError) return error;
@@ -353,6 +357,13 @@ export function fromErrno(error: unknown, path: string): unknown {
     case 'EPERM':
     case 'EROFS':
       return new RequestError('PERMISSION_DENIED', `${quote(path)}: permission denied`);
+    case 'EBUSY':
+    case 'ETXTBSY':
+      // A mount point, or a program running from the file: the request's target, not our fault.
+      return new RequestError(
+        'INVALID_INPUT',
+        `${quote(path)} is busy (a mount point, or a running program)`,
+      );
     default:
       return error;
   }

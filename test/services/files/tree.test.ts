@@ -3,8 +3,10 @@ import { lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RequestError } from '../../../src/protocol/errors.js';
 import type { Session } from '../../../src/server/service-types.js';
 import { FILES_DEFAULTS, type FilesState, files, SandboxRoot } from '../../../src/services/files/index.js';
+import { fromErrno } from '../../../src/services/files/root.js';
 import type { FilesService } from '../../../src/services/files/service.js';
 import { TreeWalk } from '../../../src/services/files/tree.js';
 import { LocalInstance, rejection } from './service-context.js';
@@ -177,6 +179,9 @@ describe('files: what the watcher looks at is reached without following links', 
     expect((await sandbox.lookWithin(['lnk']))?.isSymbolicLink()).toBe(true);
     expect(await sandbox.lookWithin(['dir', 'missing', 'x'])).toBe(undefined);
     expect(await sandbox.lookWithin(['dir', 'f.txt', 'x'])).toBe(undefined);
+    // Not plain names: never handed to the kernel (`join` would fold `..` into the path).
+    for (const names of [['..', 'outside'], ['dir', '..', '..'], ['.'], ['dir', ''], ['a/b']])
+      expect(await sandbox.lookWithin(names)).toBe(undefined);
     for (const names of [
       ['lnk', 'keep.txt'],
       ['in-root-link', 'f.txt'],
@@ -184,5 +189,35 @@ describe('files: what the watcher looks at is reached without following links', 
       const error = await rejection(sandbox.lookWithin(names));
       expect([error.code, error.data]).toEqual(['PATH_OUTSIDE_ROOT', { reason: 'symlink' }]);
     }
+  });
+});
+
+describe('files: every errno a request or a race can cause is a request error', () => {
+  const errno = (code: string) => Object.assign(new Error(code), { code });
+  it.each([
+    ['ENOENT', 'NOT_FOUND'],
+    ['ENOTDIR', 'NOT_A_DIRECTORY'],
+    ['EISDIR', 'IS_A_DIRECTORY'],
+    ['EEXIST', 'ALREADY_EXISTS'],
+    ['ENOTEMPTY', 'ALREADY_EXISTS'],
+    ['ELOOP', 'PATH_OUTSIDE_ROOT'],
+    ['ENAMETOOLONG', 'PATH_OUTSIDE_ROOT'],
+    ['ENXIO', 'INVALID_INPUT'],
+    ['ENODEV', 'INVALID_INPUT'],
+    ['EACCES', 'PERMISSION_DENIED'],
+    ['EPERM', 'PERMISSION_DENIED'],
+    ['EROFS', 'PERMISSION_DENIED'],
+    ['EBUSY', 'INVALID_INPUT'],
+    ['ETXTBSY', 'INVALID_INPUT'],
+  ])('%s is %s', (code, expected) => {
+    const error = fromErrno(errno(code), 'a/b');
+    expect(error).toBeInstanceOf(RequestError);
+    expect((error as RequestError).code).toBe(expected);
+    expect((error as RequestError).message).toContain('"a/b"');
+  });
+
+  it.each(['EIO', 'ENOSPC', 'EMFILE'])('%s stays the server’s own (INTERNAL with a trace id)', (code) => {
+    const error = errno(code);
+    expect(fromErrno(error, 'a/b')).toBe(error);
   });
 });
