@@ -1,10 +1,4 @@
-export {
-  DENIED_ENV,
-  EXEC_DEFAULTS,
-  type ExecOptions,
-  type ExecState,
-  exec,
-  MINIMAL_ENV,
-  signalExitCode,
-} from './exec.js';
+export { EnvAllowList, MINIMAL_ENV } from './environment.js';
+export { EXEC_DEFAULTS, type ExecOptions, type ExecState, exec } from './exec.js';
+export { type RunLimits, signalExitCode } from './run.js';
 export { ExecItem, type ExecService, execService } from './service.js';

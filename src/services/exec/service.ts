@@ -35,7 +35,7 @@ export const execService = service({
     EXEC_DISABLED: error('Running programs is disabled on this server'),
     COMMAND_NOT_ALLOWED: error('The program is not on the allow-list', z.object({ program: z.string() })),
     ENV_NOT_ALLOWED: error(
-      'The caller may not set this environment variable (it changes what the program loads)',
+      'The server does not let callers set this environment variable',
       z.object({ name: z.string() }),
     ),
     EXEC_FAILED: error('The program could not be started'),

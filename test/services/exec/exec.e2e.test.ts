@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Client, createClient } from '../../../src/client/index.js';
 import { CallError } from '../../../src/protocol/errors.js';
@@ -7,6 +6,7 @@ import { createServer, type Server, silentLogger } from '../../../src/server/ind
 import { type ExecItem, type ExecOptions, exec, execService } from '../../../src/services/exec/index.js';
 import { memoryTransport } from '../../../src/transport/memory.js';
 import { until } from '../../support/harness.js';
+import { alive } from './support.js';
 
 const api = defineProtocol({
   name: 'exec-e2e',
@@ -37,22 +37,6 @@ async function open(options: ExecOptions) {
   const client = createClient({ protocol: api, url: 'memory://exec', connect: transport.connect });
   clients.push(client);
   return client.openChannel('exec', { name: 'shell' });
-}
-
-/** Whether a process still runs: a zombie waiting for its parent (here PID 1) to reap it has died. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    // The state is the field after the parenthesised command name.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 describe('exec over the in-memory transport', () => {
