@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { StringDecoder } from 'node:string_decoder';
 import { RequestError } from '../../protocol/errors.js';
+import type { RunCgroup } from './cgroup.js';
 import type { ExecItem } from './service.js';
 
 /** Output held for a slow reader before the process's pipes are paused. */
@@ -49,6 +50,8 @@ export class Run {
   constructor(
     private readonly child: ChildProcess,
     private readonly limits: RunLimits,
+    /** The run's own cgroup, if the server gave one: it reaches what left the process group. */
+    private readonly cgroup?: RunCgroup,
   ) {
     this.pipe(child.stdout, 'output');
     this.pipe(child.stderr, 'error');
@@ -115,16 +118,24 @@ export class Run {
   }
 
   /**
-   * SIGTERM to the process group, then SIGKILL after the grace, once per run. Nothing cancels the
-   * SIGKILL (the leader's exit least of all: its children may ignore SIGTERM), unless the group is
-   * already empty when the SIGTERM goes.
+   * SIGTERM to the process group (and to every process of the run's cgroup), then SIGKILL after the
+   * grace, once per run. Nothing cancels the SIGKILL (the leader's exit least of all: its children
+   * may ignore SIGTERM), unless nothing was left to signal when the SIGTERM went.
    */
   private killGroup(): void {
     const pid = this.child.pid;
     if (this.groupKilled || pid === undefined) return;
     this.groupKilled = true;
-    if (!signalGroup(pid, 'SIGTERM')) return;
-    setTimeout(() => signalGroup(pid, 'SIGKILL'), this.limits.killGraceMs);
+    const inGroup = signalGroup(pid, 'SIGTERM');
+    const inCgroup = this.cgroup?.signal('SIGTERM') ?? false;
+    if (!inGroup && !inCgroup) {
+      this.cgroup?.remove();
+      return;
+    }
+    setTimeout(() => {
+      signalGroup(pid, 'SIGKILL');
+      this.cgroup?.kill();
+    }, this.limits.killGraceMs);
   }
 
   /**
@@ -206,6 +217,8 @@ export class Run {
   private finish(outcome: { readonly code: number } | { readonly error: unknown }): void {
     if (this.outcome) return;
     this.closePipes();
+    // Never started: its cgroup, if any, is empty.
+    if ('error' in outcome) this.cgroup?.remove();
     this.outcome = outcome;
     clearTimeout(this.timeout);
     this.notify();

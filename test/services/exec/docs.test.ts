@@ -27,6 +27,7 @@ describe('docs/exec.md matches the code', () => {
       'timeoutMs',
       'maxOutputBytes',
       'killGraceMs',
+      'cgroup',
     ]);
   });
 

@@ -1,55 +1,31 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ExecItem } from '../../../src/services/exec/service.js';
 import { until } from '../../support/harness.js';
-import { alive, collect, joined, start } from './support.js';
+import { alive, collect, joined, killStarted, pidsOf, SLACK_MS, start, track } from './support.js';
 
-/** Processes a test started; killed after it whatever happened, so a failing test leaves nothing. */
-const started: number[] = [];
-
-afterEach(() => {
-  for (const pid of started.splice(0)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // Already gone, as it should be.
-    }
-  }
-});
-
-/** How long a test allows for a kill to land once its grace has passed, on a loaded machine. */
-const SLACK_MS = 5000;
+afterEach(killStarted);
 
 /**
- * A leader that dies on SIGTERM, with a child and a grandchild that ignore it (`trap "" TERM` is
- * inherited across fork and exec). Neither holds the call's pipes, so nothing keeps the call open
- * once the leader is gone: only killing the group reaches them.
+ * A leader that dies on SIGTERM, with a child and a grandchild that ignore it from birth (the
+ * leader ignores it while it forks them; an ignored signal stays ignored across fork and exec).
+ * Neither holds the call's pipes, so nothing keeps the call open once the leader is gone: only
+ * killing the group reaches them.
  */
 const STUBBORN = [
-  '(trap "" TERM; exec sleep 1000) >/dev/null 2>&1 &',
+  'trap "" TERM',
+  'sleep 1000 >/dev/null 2>&1 &',
   'echo child $!',
-  '(trap "" TERM; sleep 1000 >/dev/null 2>&1 & echo grandchild $!; exec >&- 2>&-; wait) &',
+  '(sleep 1000 >/dev/null 2>&1 & echo grandchild $!; exec >&- 2>&-; wait) &',
+  'trap - TERM',
+  // Only now does the leader die on SIGTERM: the test acts once it reads this.
+  'echo leader $$',
   'wait',
 ].join('\n');
-
-/** Reads items until the output names every label in `labels`; returns their pids. */
-async function pidsOf(items: AsyncGenerator<ExecItem>, labels: readonly string[]): Promise<number[]> {
-  let output = '';
-  const found = () => labels.map((label) => Number(new RegExp(`^${label} (\\d+)$`, 'm').exec(output)?.[1]));
-  while (found().some(Number.isNaN)) {
-    const next = await items.next();
-    if (next.done || next.value.kind === 'exit') throw new Error(`ended before naming ${labels}: ${output}`);
-    output += next.value.data;
-  }
-  const pids = found();
-  started.push(...pids);
-  return pids;
-}
 
 describe('exec: nothing outlives the call', () => {
   it('kills a SIGTERM-ignoring child and grandchild within the grace after the session leaves', async () => {
     const service = await start({ enabled: true, allow: ['/bin/sh'], killGraceMs: 100 });
     const items = service.run({ args: ['/bin/sh', '-c', STUBBORN] });
-    const [child, grandchild] = await pidsOf(items, ['child', 'grandchild']);
+    const [child, grandchild] = await pidsOf(items, ['child', 'grandchild', 'leader']);
     expect([alive(child as number), alive(grandchild as number)]).toEqual([true, true]);
     await service.local.detach(service.session);
     expect(await collect(items)).toEqual({ items: [{ kind: 'exit', code: 143 }] });
@@ -64,7 +40,7 @@ describe('exec: nothing outlives the call', () => {
     const service = await start({ enabled: true, allow: ['/bin/sh'], killGraceMs: 100 });
     const cancel = new AbortController();
     const items = service.run({ args: ['/bin/sh', '-c', STUBBORN] }, cancel.signal);
-    const [child, grandchild] = await pidsOf(items, ['child', 'grandchild']);
+    const [child, grandchild] = await pidsOf(items, ['child', 'grandchild', 'leader']);
     cancel.abort();
     expect(await collect(items)).toEqual({ items: [{ kind: 'exit', code: 143 }] });
     await until(
@@ -75,22 +51,22 @@ describe('exec: nothing outlives the call', () => {
   });
 
   it('answers when the program exits, while a background child still holds its pipes', async () => {
-    // The background sleep ignores SIGTERM and keeps stdout open: it lives until the SIGKILL
-    // after the grace, or its own end 4 s on. The answer must come first.
-    const service = await start({ enabled: true, allow: ['/bin/sh'], killGraceMs: 1000 });
-    const script = '(trap "" TERM; exec sleep 4) & echo $!; echo hi';
+    // The background sleep ignores SIGTERM from birth and keeps stdout open: it lives until the
+    // SIGKILL after the grace, or its own end 4 s on. The answer must come first.
+    const service = await start({ enabled: true, allow: ['/bin/sh'] });
+    const script = 'trap "" TERM; sleep 4 & trap - TERM; echo $!; echo hi';
     const { items } = await collect(service.run({ args: ['/bin/sh', '-c', script] }));
     const { output, error, last } = joined(items);
     const sleep = Number(output.split('\n')[0]);
     const aliveAtAnswer = alive(sleep);
-    started.push(sleep);
+    track(sleep);
     expect({ output, error, last, aliveAtAnswer }).toEqual({
       output: `${sleep}\nhi\n`,
       error: '',
       last: { kind: 'exit', code: 0 },
       aliveAtAnswer: true,
     });
-    await until(() => !alive(sleep), 1000 + SLACK_MS, 'the background sleep to die');
+    await until(() => !alive(sleep), 2000 + SLACK_MS, 'the background sleep to die');
   });
 
   it('answers `sleep 4 & echo hi` at once and kills the sleep', async () => {
@@ -98,7 +74,7 @@ describe('exec: nothing outlives the call', () => {
     const { items } = await collect(service.run({ args: ['/bin/sh', '-c', 'sleep 4 & echo $!; echo hi'] }));
     const { output, error, last } = joined(items);
     const sleep = Number(output.split('\n')[0]);
-    started.push(sleep);
+    track(sleep);
     expect({ output, error, last }).toEqual({
       output: `${sleep}\nhi\n`,
       error: '',
@@ -109,7 +85,7 @@ describe('exec: nothing outlives the call', () => {
 
   it('delivers everything the program wrote before it exited, though another holder keeps the pipe open', async () => {
     const service = await start({ enabled: true, allow: ['/bin/sh'], killGraceMs: 1000 });
-    const script = '(trap "" TERM; exec sleep 100) & head -c 300000 /dev/zero | tr "\\0" x';
+    const script = 'trap "" TERM; sleep 100 & trap - TERM; head -c 300000 /dev/zero | tr "\\0" x';
     const { items } = await collect(service.run({ args: ['/bin/sh', '-c', script] }));
     const { output, error, last } = joined(items);
     expect({ length: output.length, xs: /^x*$/.test(output), error, last }).toEqual({
@@ -131,12 +107,13 @@ describe('exec: a setsid escape (documented limit)', () => {
     const service = await start({ enabled: true, allow: ['/bin/sh'], killGraceMs: 100 });
     const script = [
       "setsid sh -c 'echo escaped $$; exec sleep 1000 >/dev/null 2>&1' &",
-      '(trap "" TERM; exec sleep 1000) >/dev/null 2>&1 &',
+      'trap "" TERM; sleep 1000 >/dev/null 2>&1 & trap - TERM',
       'echo child $!',
+      'echo leader $$',
       'wait',
     ].join('\n');
     const items = service.run({ args: ['/bin/sh', '-c', script] });
-    const [escaped, child] = await pidsOf(items, ['escaped', 'child']);
+    const [escaped, child] = await pidsOf(items, ['escaped', 'child', 'leader']);
     await service.local.detach(service.session);
     expect(await collect(items)).toEqual({ items: [{ kind: 'exit', code: 143 }] });
     await until(() => !alive(child as number), 100 + SLACK_MS, 'the child in the group to die');

@@ -59,3 +59,50 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+/** How long a test allows for a kill to land once its grace has passed, on a loaded machine. */
+export const SLACK_MS = 5000;
+
+/** When a process started, in clock ticks since boot; undefined once it is gone. */
+function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Processes a test started, with their start times; `killStarted` after each test. */
+const tracked: { readonly pid: number; readonly since: string | undefined }[] = [];
+
+/** Kills `pid` after the test whatever happened, so a failing test leaves nothing running. */
+export function track(pid: number): void {
+  tracked.push({ pid, since: startTime(pid) });
+}
+
+/** Kills what `track` noted, if it still runs: the start time tells a reused pid apart. */
+export function killStarted(): void {
+  for (const { pid, since } of tracked.splice(0)) {
+    if (since === undefined || startTime(pid) !== since) continue;
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Gone since the check.
+    }
+  }
+}
+
+/** Reads items until the output names every label (`label 1234` lines); returns their pids. */
+export async function pidsOf(items: AsyncGenerator<ExecItem>, labels: readonly string[]): Promise<number[]> {
+  let output = '';
+  const found = () => labels.map((label) => Number(new RegExp(`^${label} (\\d+)$`, 'm').exec(output)?.[1]));
+  while (found().some(Number.isNaN)) {
+    const next = await items.next();
+    if (next.done || next.value.kind === 'exit') throw new Error(`ended before naming ${labels}: ${output}`);
+    output += next.value.data;
+  }
+  const pids = found();
+  for (const pid of pids) track(pid);
+  return pids;
+}
