@@ -1,5 +1,15 @@
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { type ChildProcess, spawn } from 'node:child_process';
+import {
+  accessSync,
+  existsSync,
+  constants as fsConstants,
+  mkdirSync,
+  readFileSync,
+  rmdirSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 
 /** How often, and how many times, a cgroup whose processes were killed is tried for removal. */
 const REMOVE_RETRY_MS = 20;
@@ -89,5 +99,76 @@ export class RunCgroup {
       // Removed already: nothing in it.
       return [];
     }
+  }
+}
+
+/** Options of a spawn, whether into a cgroup or not. */
+export interface SpawnOptions {
+  readonly cwd?: string;
+  readonly env: Record<string, string>;
+  readonly detached: boolean;
+}
+
+/**
+ * Spawns programs into a cgroup of their own under `parent`: through `JOIN_THEN_EXEC`, which waits
+ * until its pid has been moved in, so the program cannot start anything outside. The program's
+ * `argv[0]` is then its file, not the name the caller wrote.
+ * @throws TypeError if `parent` is not a usable cgroup v2 directory, or `env` is not on `path`.
+ */
+export function cgroupSpawner(parent: string, path: string) {
+  RunCgroup.checkParent(parent);
+  const envFile = path
+    .split(':')
+    .filter((directory) => isAbsolute(directory))
+    .map((directory) => join(directory, 'env'))
+    .find((file) => isExecutableSync(file));
+  if (envFile === undefined) throw new TypeError('exec: cgroup needs `env` on the server PATH');
+  let runs = 0;
+  return (file: string, args: readonly string[], options: SpawnOptions) => {
+    // env would take a file name with `=` for a variable.
+    if (file.includes('='))
+      throw new TypeError('exec: a program with "=" in its path cannot run in a cgroup');
+    runs += 1;
+    const cgroup = RunCgroup.create(parent, `run-${process.pid}-${runs}`);
+    const assignments = Object.entries(options.env).map(([name, value]) => `${name}=${value}`);
+    let child: ChildProcess;
+    try {
+      child = spawn(
+        '/bin/sh',
+        ['-c', JOIN_THEN_EXEC, 'sh', envFile, '-i', '--', ...assignments, file, ...args],
+        {
+          ...options,
+          env: {},
+          shell: false,
+          stdio: ['pipe', 'pipe', 'pipe'],
+        },
+      );
+    } catch (error) {
+      cgroup.remove();
+      throw error;
+    }
+    // EPIPE if the script died before reading its line: its exit tells the rest.
+    child.stdin?.on('error', () => {});
+    if (child.pid === undefined) return { child, cgroup };
+    try {
+      cgroup.join(child.pid);
+    } catch (error) {
+      // Not moved: it must not run outside. Its stdin closes without the line, and it exits.
+      child.stdin?.destroy();
+      child.kill('SIGKILL');
+      cgroup.remove();
+      throw error;
+    }
+    child.stdin?.end('\n');
+    return { child, cgroup };
+  };
+}
+
+function isExecutableSync(file: string): boolean {
+  try {
+    accessSync(file, fsConstants.X_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
   }
 }
