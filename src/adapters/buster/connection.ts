@@ -4,6 +4,7 @@ import { firstMissing } from '../../protocol/permissions.js';
 import { describeIssues, validate } from '../../protocol/schema.js';
 import type { Pusher } from '../../server/handlers.js';
 import type { Logger } from '../../server/logger.js';
+import { TokenBucket } from '../../server/rate-limit.js';
 import type { Socket, UpgradeRequest } from '../../transport/socket.js';
 import { decodeRequest, encodeResponse } from '../../wire/buster/codec.js';
 import { toWsErrorCode } from '../../wire/buster/error-codes.js';
@@ -11,9 +12,11 @@ import type { WsError, WsResponseMessage, WsSentBy } from '../../wire/buster/mes
 import { protocolEvent } from '../../wire/buster/routes.js';
 import type { Frame } from '../../wire/format.js';
 import type { BusterUser } from './auth.js';
-import type { StreamBus, StreamReader } from './bus.js';
+import { type StreamBus, StreamBusError, type StreamReader } from './bus.js';
+import { GzipQueue } from './compression.js';
 import { shouldDeliver } from './filter.js';
 import type { BusterContext, StreamMessage } from './handlers.js';
+import { type BusterRefusal, refusalFrame } from './refusals.js';
 import type { BoundRoute, WsRouter } from './router.js';
 import { BUSTER_CLOSE, type BusterSettings, PING_PAYLOAD } from './settings.js';
 import {
@@ -24,7 +27,11 @@ import {
   subscribeToStream,
   unsubscribeFromStream,
   userGroupName,
+  type WriteOptions,
 } from './streams.js';
+
+/** How long a closed socket may take to answer the close frame before it is dropped. */
+export const CLOSE_GRACE_MS = 1000;
 
 /** What every connection of one Buster server shares. */
 export interface BusterRuntime {
@@ -42,7 +49,9 @@ export interface BusterRuntime {
  * One WebSocket of an authenticated user, run as Buster's `ws.rs` runs it: a consumer group
  * `user:<userId>:<uuid>` on every stream it follows (its personal stream `<userId>` first), a
  * reader loop that delivers what the `send_method` filter lets through, each request run on its
- * own, server pings, and on close every stream left.
+ * own, server pings, and on close every stream left. Ours on top: every frame takes a token,
+ * requests running at once are capped, replies are gzipped within a bound, and whatever throws
+ * while this connection is served closes this connection alone (1011, trace id in the log).
  */
 export class BusterConnection {
   readonly id = randomUUID();
@@ -65,6 +74,12 @@ export class BusterConnection {
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
   private lastTextAt = Date.now();
   private wakeSleep: (() => void) | undefined;
+  /** Requests admitted and not yet finished (waiting for `ready` included). */
+  private inFlight = 0;
+  private readonly bucket: TokenBucket;
+  /** No RATE_LIMITED reply before this time: one per debt period, not one per refused frame. */
+  private quietUntil = 0;
+  private readonly writeOptions: WriteOptions;
 
   constructor(
     private readonly runtime: BusterRuntime,
@@ -75,6 +90,12 @@ export class BusterConnection {
     this.userGroup = userGroupName(user.id, randomUUID());
     this.consumer = consumerName(randomUUID());
     this.reader = runtime.bus.reader();
+    const { settings } = runtime;
+    this.bucket = new TokenBucket(settings.ratePerSecond, settings.rateBurst, Date.now());
+    this.writeOptions = {
+      gzip: new GzipQueue(settings.maxCompressions, settings.syncGzipMaxBytes),
+      maxDepth: settings.maxDepth,
+    };
     this.done = new Promise((resolve) => {
       this.finished = resolve;
     });
@@ -86,11 +107,11 @@ export class BusterConnection {
     this.ready = subscribeToStream(runtime.bus, this.subscriptions, user.id, this.userGroup, user.id);
     this.ready.then(
       () => {
-        if (!this.closed) void this.readLoop();
+        if (!this.closed) this.readLoop().catch((error) => this.fault('stream delivery', error));
       },
       (error) => {
         runtime.logger.error('could not follow the personal stream', { userId: user.id, error });
-        this.close(1011, 'stream unavailable');
+        this.close(BUSTER_CLOSE.STREAM_UNAVAILABLE.code, BUSTER_CLOSE.STREAM_UNAVAILABLE.reason);
       },
     );
     this.startLiveness();
@@ -106,9 +127,15 @@ export class BusterConnection {
     return { id: this.user.id, name: this.user.name };
   }
 
-  /** Sends a text frame straight to this socket (pushes addressed to one connection). */
+  /**
+   * Sends a text frame straight to this socket (deliveries, refusals, pushes to one connection).
+   * A peer that lets more than `maxBufferedBytes` pile up is dropped with 4201.
+   */
   sendText(text: string): void {
-    if (!this.closed) this.socket.send(text);
+    if (this.closed) return;
+    this.socket.send(text);
+    if (this.socket.bufferedAmount > this.runtime.settings.maxBufferedBytes)
+      this.closeWith(BUSTER_CLOSE.SLOW_CONSUMER);
   }
 
   /** Follows a stream on this connection; rejects with DISCONNECTED once the connection is closed. */
@@ -124,39 +151,116 @@ export class BusterConnection {
     return unsubscribeFromStream(this.runtime.bus, this.subscriptions, stream, this.userGroup, this.user.id);
   }
 
-  /** Closes the socket and starts leaving every stream; `done` resolves when that is over. */
+  /**
+   * Closes the socket and starts leaving every stream; `done` resolves when that is over. Frames
+   * that still arrive are ignored at once; the socket is dropped after CLOSE_GRACE_MS whether the
+   * peer answered or not (sooner would lose the close frame behind what a peer that is not reading
+   * has not taken yet).
+   */
   close(code: number, reason: string): void {
     if (this.closed) return;
     this.socket.close(code, reason);
-    // A peer that never answers the close frame must not keep its streams alive.
-    setTimeout(() => this.socket.terminate(), 1000).unref?.();
+    setTimeout(() => this.socket.terminate(), CLOSE_GRACE_MS).unref?.();
     this.shutdown();
+  }
+
+  private closeWith(close: { readonly code: number; readonly reason: string }): void {
+    this.close(close.code, close.reason);
+  }
+
+  /**
+   * Closes with 1011 after something threw while this connection was served: the cause goes to
+   * the log under a trace id that the close reason ends with; no other connection is touched.
+   */
+  private fault(what: string, error: unknown): void {
+    const traceId = randomUUID();
+    try {
+      this.runtime.logger.error('connection failed', { traceId, connectionId: this.id, what, error });
+    } catch {
+      // A logger that throws must not undo the isolation: the close below still happens.
+    }
+    const { code, reason } = BUSTER_CLOSE.INTERNAL_ERROR;
+    this.close(code, `${reason} (trace ${traceId})`);
   }
 
   private receive(frame: Frame): void {
     if (this.closed) return;
+    try {
+      this.admit(frame);
+    } catch (error) {
+      this.fault('a frame', error);
+    }
+  }
+
+  /** The rate limit first (before decoding), then the frame, the route and the in-flight cap. */
+  private admit(frame: Frame): void {
+    const now = Date.now();
+    const { settings, router, logger } = this.runtime;
     // Only client text counts against the idle limit, as in Buster; binary frames are ignored.
-    if (typeof frame === 'string') this.lastTextAt = Date.now();
-    const decoded = decodeRequest(frame);
+    if (typeof frame === 'string') this.lastTextAt = now;
+    const debt = this.bucket.take(now);
+    if (debt > settings.rateBurst) {
+      this.closeWith(BUSTER_CLOSE.RATE_LIMIT_ABUSE);
+      return;
+    }
+    if (debt > 0) {
+      if (now >= this.quietUntil) this.refuseForRate(frame, now);
+      return;
+    }
+    const decoded = decodeRequest(frame, { maxDepth: settings.maxDepth });
     if (!decoded.ok) {
+      const tooDeep = decoded.tooDeep?.route === undefined ? undefined : router.find(decoded.tooDeep.route);
+      if (tooDeep) {
+        this.refuse('BAD_MESSAGE', tooDeep);
+        return;
+      }
       // Buster drops unparsable and binary frames without a reply.
-      this.runtime.logger.info('dropped a frame', { connectionId: this.id, reason: decoded.error.message });
+      logger.info('dropped a frame', { connectionId: this.id, reason: decoded.error.message });
       return;
     }
     const { route, payload } = decoded.request;
-    const bound = this.runtime.router.find(route);
+    const bound = router.find(route);
     if (!bound) {
       // Buster's ws_router fails to parse the route, logs it, and answers nothing.
-      this.runtime.logger.info('unknown route', { connectionId: this.id, route: route.slice(0, 200) });
+      logger.info('unknown route', { connectionId: this.id, route: route.slice(0, 200) });
       return;
     }
+    if (this.inFlight >= settings.maxInFlight) {
+      this.refuse('TOO_MANY_IN_FLIGHT', bound);
+      return;
+    }
+    this.inFlight++;
     // Each request runs on its own, as Buster spawns a task per message.
-    this.ready.then(
-      () => this.run(bound, payload),
-      () => {
-        // The connection is closing: the personal stream never came up.
-      },
-    );
+    this.ready
+      .then(
+        () => this.run(bound, payload),
+        () => {
+          // The connection is closing: the personal stream never came up.
+        },
+      )
+      .catch((error) => this.fault(`a request to ${bound.route}`, error))
+      .finally(() => {
+        this.inFlight--;
+      });
+  }
+
+  /** The first frame refused in a debt period is answered (when it names a known route); the rest are dropped. */
+  private refuseForRate(frame: Frame, now: number): void {
+    const decoded = decodeRequest(frame, { maxDepth: this.runtime.settings.maxDepth });
+    const route = decoded.ok ? decoded.request.route : decoded.tooDeep?.route;
+    const bound = route === undefined ? undefined : this.runtime.router.find(route);
+    if (!bound) return;
+    const retryAfterMs = this.bucket.retryAfterMs();
+    this.quietUntil = now + retryAfterMs;
+    this.refuse('RATE_LIMITED', bound, retryAfterMs);
+  }
+
+  /**
+   * Refusals go straight to this socket, not through the personal stream (ours): they are about this
+   * connection, and a flood of them must cost neither a gzip nor a stream entry per frame.
+   */
+  private refuse(refusal: BusterRefusal, bound: BoundRoute, retryAfterMs?: number): void {
+    this.sendText(refusalFrame(refusal, bound, this.sentBy, { ...this.runtime.settings, retryAfterMs }));
   }
 
   private async run(bound: BoundRoute, payload: unknown): Promise<void> {
@@ -226,7 +330,7 @@ export class BusterConnection {
   }
 
   /** A handler's result: to the caller's personal stream, `SenderOnly`, sent by the caller. */
-  private respond(bound: BoundRoute, payload: unknown): Promise<unknown> {
+  private respond(bound: BoundRoute, payload: unknown): Promise<void> {
     return this.write(this.user.id, {
       route: bound.route,
       event: bound.event,
@@ -238,7 +342,7 @@ export class BusterConnection {
   }
 
   /** Buster's `send_error_message`: payload null, the mapped code, to the personal stream. */
-  private respondError(bound: BoundRoute, error: unknown): Promise<unknown> {
+  private respondError(bound: BoundRoute, error: unknown): Promise<void> {
     let wsError: WsError;
     if (error instanceof RequestError) {
       wsError = { code: toWsErrorCode(error.code), message: error.message };
@@ -263,11 +367,18 @@ export class BusterConnection {
     });
   }
 
-  private write(stream: string, message: WsResponseMessage): Promise<unknown> {
-    return sendWsMessage(this.runtime.bus, stream, message).catch((error) => {
-      // The bus is unreachable: the response is lost, as it would be in Buster; say so in the log.
+  /**
+   * Writes to a stream. An unreachable bus loses the message, as it would in Buster, and says so in
+   * the log; anything else (a message nested too deep to be read back) rejects, so that a result
+   * becomes an INTERNAL_SERVER_ERROR reply instead of vanishing.
+   */
+  private async write(stream: string, message: WsResponseMessage): Promise<void> {
+    try {
+      await sendWsMessage(this.runtime.bus, stream, message, this.writeOptions);
+    } catch (error) {
+      if (!(error instanceof StreamBusError)) throw error;
       this.runtime.logger.error('could not write to a stream', { connectionId: this.id, stream, error });
-    });
+    }
   }
 
   private context(bound: BoundRoute, signal: AbortSignal): BusterContext<any> {
@@ -285,27 +396,37 @@ export class BusterConnection {
       subscriptions: this.subscriptions,
       push(event, payload) {
         // Buster's responses reach the caller through its personal stream; so do pushes (ours).
-        void connection.write(connection.user.id, {
-          route: bound.route,
-          event: protocolEvent(event),
-          payload: payload ?? null,
-          sent_by: connection.sentBy,
-          error: null,
-          send_method: 'SenderOnly',
-        });
+        connection
+          .write(connection.user.id, {
+            route: bound.route,
+            event: protocolEvent(event),
+            payload: payload ?? null,
+            sent_by: connection.sentBy,
+            error: null,
+            send_method: 'SenderOnly',
+          })
+          .catch((error) =>
+            // push() returns nothing to fail: the push is lost and the log says why.
+            connection.runtime.logger.error('could not push', { connectionId: connection.id, event, error }),
+          );
       },
       fail(code, message, data) {
         throw new RequestError(code, message, data);
       },
       async send(stream: string, message: StreamMessage) {
-        await sendWsMessage(bus, stream, {
-          route: message.route ?? bound.route,
-          event: message.event ?? bound.event,
-          payload: message.payload === undefined ? null : message.payload,
-          sent_by: connection.sentBy,
-          error: message.error ?? null,
-          send_method: message.sendMethod ?? 'SenderOnly',
-        });
+        await sendWsMessage(
+          bus,
+          stream,
+          {
+            route: message.route ?? bound.route,
+            event: message.event ?? bound.event,
+            payload: message.payload === undefined ? null : message.payload,
+            sent_by: connection.sentBy,
+            error: message.error ?? null,
+            send_method: message.sendMethod ?? 'SenderOnly',
+          },
+          connection.writeOptions,
+        );
       },
       subscribe: (stream) => this.subscribe(stream),
       unsubscribe: (stream) => this.unsubscribe(stream),
@@ -344,9 +465,9 @@ export class BusterConnection {
       }
       block = settings.initialBlockMs;
       for (const entry of entries) {
-        const message = await readWsMessage(entry.fields);
+        const message = await readWsMessage(entry.fields, settings.maxDepth);
         if (this.closed) return;
-        if (message && shouldDeliver(message, this.user.id)) this.socket.send(encodeResponse(message));
+        if (message && shouldDeliver(message, this.user.id)) this.sendText(encodeResponse(message));
       }
     }
   }
@@ -377,7 +498,12 @@ export class BusterConnection {
   private startLiveness(): void {
     const { pingIntervalMs, pongTimeoutMs, idleTimeoutMs } = this.runtime.settings;
     this.pingTimer = setInterval(() => {
-      this.socket.ping?.(PING_PAYLOAD);
+      try {
+        this.socket.ping?.(PING_PAYLOAD);
+      } catch (error) {
+        this.fault('a ping', error);
+        return;
+      }
       this.pongTimer ??= setTimeout(
         () => this.close(BUSTER_CLOSE.PONG_TIMEOUT.code, BUSTER_CLOSE.PONG_TIMEOUT.reason),
         pongTimeoutMs,

@@ -9,6 +9,7 @@ export type { BusterConnection } from './connection.js';
 export * from './filter.js';
 export * from './handlers.js';
 export * from './memory-bus.js';
+export * from './refusals.js';
 export * from './router.js';
 export * from './server.js';
 export * from './settings.js';

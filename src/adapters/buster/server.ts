@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Server as HttpServer } from 'node:http';
 import type { EventName, EventPayload, Protocol } from '../../protocol/define.js';
 import { describeIssues, validate } from '../../protocol/schema.js';
@@ -64,6 +65,11 @@ export class BusterServer<P extends Protocol<any>> implements Pusher<P> {
       pusher: this,
       closed: (connection) => this.connections.delete(connection.id),
     };
+  }
+
+  /** @internal */
+  get logger(): Logger {
+    return this.runtime.logger;
   }
 
   /** The routes, per resource, this server answers. */
@@ -224,7 +230,13 @@ export async function createBusterServer<P extends Protocol<any>>(
   const server = new BusterServer(options, transport, options.bus ?? new MemoryStreamBus(), settings);
   await transport.start(
     (socket, request) => {
-      void server.accept(socket, request);
+      server.accept(socket, request).catch((error) => {
+        // A resolveUser or a bus that throws ends this socket alone, never the process.
+        const traceId = randomUUID();
+        server.logger.error('could not accept a connection', { traceId, error });
+        const { code, reason } = BUSTER_CLOSE.INTERNAL_ERROR;
+        socket.close(code, `${reason} (trace ${traceId})`);
+      });
     },
     (request) => server.verify(request),
   );

@@ -1,11 +1,32 @@
 import { promisify } from 'node:util';
-import { gunzip, gzip } from 'node:zlib';
+import { gunzip } from 'node:zlib';
+import { DEFAULT_MAX_DEPTH, jsonDepthExceeds } from '../../wire/bounded-json.js';
 import { decodeResponse, encodeResponse } from '../../wire/buster/codec.js';
 import type { WsResponseMessage } from '../../wire/buster/message.js';
 import type { StreamBus } from './bus.js';
+import { GzipQueue } from './compression.js';
+import { BUSTER_SETTINGS } from './settings.js';
 
-const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
+
+/** Compressions of writes that belong to no connection (server pushes, `server.send`). */
+const sharedGzip = new GzipQueue(BUSTER_SETTINGS.maxCompressions, BUSTER_SETTINGS.syncGzipMaxBytes);
+
+/** How a message is written: whose gzip slots it takes, and the nesting readers will accept. */
+export interface WriteOptions {
+  /** Default: one queue shared by the process, with the default settings. */
+  readonly gzip?: GzipQueue;
+  /** Default: DEFAULT_MAX_DEPTH, what every reader accepts by default. */
+  readonly maxDepth?: number;
+}
+
+/**
+ * A message nested deeper than its readers accept: refused before it is written, since every
+ * reader would drop it and nobody would know. Not a caller's fault: it comes from server code.
+ */
+export class StreamMessageTooDeep extends Error {
+  override readonly name = 'StreamMessageTooDeep';
+}
 
 /** `MAXLEN ~ 50` on every XADD, as Buster's `send_ws_message`. */
 export const STREAM_MAX_LEN = 50;
@@ -40,14 +61,21 @@ export function threadStream(threadId: string): string {
 
 /**
  * Buster's `send_ws_message`: serialise, gzip, `XADD <stream> MAXLEN ~ 50 * data <gzip(json)>`.
- * Resolves with the entry id; rejects with a StreamBusError when the bus is unreachable.
+ * Resolves with the entry id; rejects with a StreamBusError when the bus is unreachable, and with
+ * StreamMessageTooDeep (nothing written) when the message nests deeper than `maxDepth`.
  */
 export async function sendWsMessage(
   bus: StreamBus,
   stream: string,
   message: WsResponseMessage,
+  options: WriteOptions = {},
 ): Promise<string> {
-  const compressed = await gzipAsync(encodeResponse(message));
+  const text = encodeResponse(message);
+  const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+  if (jsonDepthExceeds(text, maxDepth)) {
+    throw new StreamMessageTooDeep(`a message to ${stream} is nested deeper than ${maxDepth} levels`);
+  }
+  const compressed = await (options.gzip ?? sharedGzip).gzip(text);
   return bus.add(stream, { [DATA_FIELD]: compressed }, STREAM_MAX_LEN);
 }
 
@@ -57,6 +85,7 @@ export async function sendWsMessage(
  */
 export async function readWsMessage(
   fields: ReadonlyMap<string, Uint8Array>,
+  maxDepth: number = DEFAULT_MAX_DEPTH,
 ): Promise<WsResponseMessage | undefined> {
   const data = fields.get(DATA_FIELD);
   if (!data) return undefined;
@@ -67,7 +96,7 @@ export async function readWsMessage(
     // Not gzip: some other writer's entry. Skipped, as Buster skips entries it cannot read.
     return undefined;
   }
-  const decoded = decodeResponse(new Uint8Array(text.buffer, text.byteOffset, text.byteLength));
+  const decoded = decodeResponse(new Uint8Array(text.buffer, text.byteOffset, text.byteLength), { maxDepth });
   return decoded.ok ? decoded.response : undefined;
 }
 

@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_DEPTH, parseBoundedJson } from '../bounded-json.js';
 import type { Frame, WireError } from '../format.js';
 import { WS_ERROR_CODES } from './error-codes.js';
 import type {
@@ -15,10 +16,20 @@ export const BUSTER_WIRE_NAME = 'buster.ws/1';
 /** What Buster sends when a payload cannot be serialised (`ws_utils.rs`). */
 export const SERIALIZE_FAILURE_MESSAGE = 'Failed to serialize data';
 
-/** A request, or why a frame is not one. Never thrown. */
+/**
+ * A request, or why a frame is not one. Never thrown. `tooDeep` marks a frame refused for its
+ * nesting, with the `route` it names when the frame opens with it (as every Buster client writes
+ * it), so that the refusal can be answered under that route.
+ */
 export type DecodedRequest =
   | { readonly ok: true; readonly request: WsRequestMessage }
-  | { readonly ok: false; readonly error: WireError };
+  | { readonly ok: false; readonly error: WireError; readonly tooDeep?: { readonly route?: string } };
+
+/** Options of the decoders. */
+export interface DecodeOptions {
+  /** Deepest nesting of objects and arrays accepted, the frame itself counting as 1; default DEFAULT_MAX_DEPTH (64). */
+  readonly maxDepth?: number;
+}
 
 /** A response, or why a frame is not one. Never thrown. */
 export type DecodedResponse =
@@ -35,15 +46,20 @@ const bad = (message: string) => ({ ok: false as const, error: { code: 'BAD_MESS
  *
  * @example decodeRequest('{"route":"/sql/run","payload":{"sql":"select 1"}}')
  */
-export function decodeRequest(frame: Frame): DecodedRequest {
+export function decodeRequest(frame: Frame, options: DecodeOptions = {}): DecodedRequest {
   if (typeof frame !== 'string') {
     return {
       ok: false,
       error: { code: 'UNSUPPORTED_FRAME', message: 'binary frames are ignored on the Buster wire' },
     };
   }
-  const value = parse(frame);
-  if (value === PARSE_FAILED) return bad('malformed JSON');
+  const parsed = parseBoundedJson(frame, options.maxDepth ?? DEFAULT_MAX_DEPTH);
+  if (!parsed.ok) {
+    if (parsed.reason === 'invalid') return bad('malformed JSON');
+    const route = leadingRoute(frame);
+    return { ...bad(parsed.message), tooDeep: route === undefined ? {} : { route } };
+  }
+  const value = parsed.value;
   if (!isObject(value)) return bad('a request must be a JSON object');
   if (typeof value.route !== 'string') return bad('field "route" must be a string');
   return {
@@ -89,11 +105,12 @@ export function encodeResponse(response: WsResponseMessage): string {
  * Reads a response (a client, or the server's stream reader). Never throws. Strict on the fields
  * Buster's `WsResponseMessage` declares: `sent_by` and `error` may be missing (read as null).
  */
-export function decodeResponse(frame: Frame | Uint8Array): DecodedResponse {
+export function decodeResponse(frame: Frame | Uint8Array, options: DecodeOptions = {}): DecodedResponse {
   const text = typeof frame === 'string' ? frame : decodeUtf8(frame);
   if (text === undefined) return bad('a response must be UTF-8 text');
-  const value = parse(text);
-  if (value === PARSE_FAILED) return bad('malformed JSON');
+  const parsed = parseBoundedJson(text, options.maxDepth ?? DEFAULT_MAX_DEPTH);
+  if (!parsed.ok) return bad(parsed.reason === 'invalid' ? 'malformed JSON' : parsed.message);
+  const value = parsed.value;
   if (!isObject(value)) return bad('a response must be a JSON object');
   const { route, event, payload, sent_by, error, send_method } = value;
   if (typeof route !== 'string' || typeof event !== 'string') {
@@ -127,15 +144,18 @@ export function decodeResponse(frame: Frame | Uint8Array): DecodedResponse {
   };
 }
 
-const PARSE_FAILED = Symbol('parse failed');
+/**
+ * `{"route":"<string>"` at the very start of a frame: a flat string literal, matched in time linear
+ * in its length (the two alternatives cannot both match a character), and parsed on its own.
+ */
+const LEADING_ROUTE = /^\s*\{\s*"route"\s*:\s*("(?:[^"\\]|\\.){0,1024}")/;
 
-function parse(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    // The caller turns this into a typed BAD_MESSAGE; the parser's message is not worth keeping.
-    return PARSE_FAILED;
-  }
+/** The route a frame opens with, read without parsing the rest (which may be too deep to parse). */
+function leadingRoute(frame: string): string | undefined {
+  const literal = LEADING_ROUTE.exec(frame)?.[1];
+  if (literal === undefined) return undefined;
+  const parsed = parseBoundedJson(literal, 0);
+  return parsed.ok && typeof parsed.value === 'string' ? parsed.value : undefined;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { BUSTER_CLOSE, BUSTER_SETTINGS } from '../../../src/adapters/buster/index.js';
+import { BUSTER_CLOSE, BUSTER_REFUSALS, BUSTER_SETTINGS } from '../../../src/adapters/buster/index.js';
 import {
   commandRoute,
   protocolEvent,
@@ -28,6 +28,12 @@ describe('docs/wire-buster.md matches the code', () => {
         reason,
       ]),
     ).toEqual(Object.entries(BUSTER_CLOSE).map(([name, entry]) => [name, entry.code, entry.reason]));
+  });
+
+  test('the refusal table lists every refusal with its message', () => {
+    expect(docTable('wire-buster.md', '### Refusals').map(([code, message]) => [code, message])).toEqual(
+      Object.entries(BUSTER_REFUSALS),
+    );
   });
 
   test('the naming table is what the naming functions give', () => {
