@@ -9,6 +9,7 @@ import {
   threadStream,
 } from '../../../src/adapters/buster/index.js';
 import { command, defineProtocol, error, event } from '../../../src/protocol/index.js';
+import { until } from '../../support/harness.js';
 
 export const SECRET = 'buster-test-secret-that-is-long-enough';
 
@@ -215,4 +216,26 @@ export function refusedUpgrade(
       );
     });
   });
+}
+
+/** What `connectUser` needs of a server: its URL and its open connections. */
+interface ServerView {
+  readonly url: string;
+  list(): readonly { readonly user: { readonly id: string }; readonly subscriptions: ReadonlySet<string> }[];
+}
+
+/**
+ * Opens a socket as `userId` (Bearer token with `claims`) and resolves once its personal stream
+ * is followed, so that nothing sent to it after this can be missed.
+ */
+export async function connectUser(server: ServerView, userId: string, claims = {}): Promise<BusterPeer> {
+  const peer = await BusterPeer.open(server.url, {
+    headers: { Authorization: `Bearer ${await token(userId, claims)}` },
+  });
+  await until(
+    () => server.list().some((c) => c.user.id === userId && c.subscriptions.has(userId)),
+    3000,
+    'personal stream',
+  );
+  return peer;
 }

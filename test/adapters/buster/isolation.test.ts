@@ -15,7 +15,7 @@ import { command, defineProtocol } from '../../../src/protocol/index.js';
 import type { Logger } from '../../../src/server/logger.js';
 import { memoryTransport } from '../../../src/transport/memory.js';
 import { recordingLogger, until } from '../../support/harness.js';
-import { BusterPeer, busterHandlers, busterProtocol, SECRET, token } from './fixtures.js';
+import { BusterPeer, busterHandlers, busterProtocol, connectUser, SECRET, token } from './fixtures.js';
 
 const redisUrl = inject('redisUrl');
 if (!redisUrl) throw new Error('these tests need a Redis: install redis-server or set REDIS_URL');
@@ -82,13 +82,8 @@ async function start(bus: StreamBus, logger: Logger) {
 }
 
 async function connect(server: BusterServer<any>, userId: string) {
-  const peer = await BusterPeer.open(`${server.url}?authentication=${await token(userId, { name: userId })}`);
+  const peer = await connectUser(server, userId, { name: userId });
   peers.push(peer);
-  await until(
-    () => server.list().some((c) => c.user.id === userId && c.subscriptions.has(userId)),
-    3000,
-    'personal stream',
-  );
   return peer;
 }
 

@@ -16,6 +16,7 @@ import {
   type BusterTestProtocol,
   busterHandlers,
   busterProtocol,
+  connectUser,
   refusedUpgrade,
   token,
 } from './fixtures.js';
@@ -66,16 +67,8 @@ export function busterServerSuite(
     }
 
     async function connect(server: BusterServer<BusterTestProtocol>, userId: string, claims = {}) {
-      const peer = await BusterPeer.open(server.url, {
-        headers: { Authorization: `Bearer ${await token(userId, claims)}` },
-      });
+      const peer = await connectUser(server, userId, claims);
       peers.push(peer);
-      // The personal stream is followed once its group exists: wait for it before asserting delivery.
-      await until(
-        () => server.list().some((c) => c.user.id === userId && c.subscriptions.has(userId)),
-        3000,
-        'personal stream',
-      );
       return peer;
     }
 
