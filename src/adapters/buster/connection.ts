@@ -21,13 +21,13 @@ import type { BoundRoute, WsRouter } from './router.js';
 import { BUSTER_CLOSE, type BusterSettings, PING_PAYLOAD } from './settings.js';
 import {
   consumerName,
+  type EntryOptions,
   KEY_VALUE_TTL_SECONDS,
   readWsMessage,
   sendWsMessage,
   subscribeToStream,
   unsubscribeFromStream,
   userGroupName,
-  type WriteOptions,
 } from './streams.js';
 
 /** How long a closed socket may take to answer the close frame before it is dropped. */
@@ -79,7 +79,7 @@ export class BusterConnection {
   private readonly bucket: TokenBucket;
   /** No RATE_LIMITED reply before this time: one per debt period, not one per refused frame. */
   private quietUntil = 0;
-  private readonly writeOptions: WriteOptions;
+  private readonly entryOptions: EntryOptions;
 
   constructor(
     private readonly runtime: BusterRuntime,
@@ -92,7 +92,7 @@ export class BusterConnection {
     this.reader = runtime.bus.reader();
     const { settings } = runtime;
     this.bucket = new TokenBucket(settings.ratePerSecond, settings.rateBurst, Date.now());
-    this.writeOptions = {
+    this.entryOptions = {
       gzip: new GzipQueue(settings.maxCompressions, settings.syncGzipMaxBytes),
       maxDepth: settings.maxDepth,
     };
@@ -374,7 +374,7 @@ export class BusterConnection {
    */
   private async write(stream: string, message: WsResponseMessage): Promise<void> {
     try {
-      await sendWsMessage(this.runtime.bus, stream, message, this.writeOptions);
+      await sendWsMessage(this.runtime.bus, stream, message, this.entryOptions);
     } catch (error) {
       if (!(error instanceof StreamBusError)) throw error;
       this.runtime.logger.error('could not write to a stream', { connectionId: this.id, stream, error });
@@ -425,7 +425,7 @@ export class BusterConnection {
             error: message.error ?? null,
             send_method: message.sendMethod ?? 'SenderOnly',
           },
-          connection.writeOptions,
+          connection.entryOptions,
         );
       },
       subscribe: (stream) => this.subscribe(stream),
@@ -465,7 +465,7 @@ export class BusterConnection {
       }
       block = settings.initialBlockMs;
       for (const entry of entries) {
-        const message = await readWsMessage(entry.fields, settings.maxDepth);
+        const message = await readWsMessage(entry.fields, this.entryOptions);
         if (this.closed) return;
         if (message && shouldDeliver(message, this.user.id)) this.sendText(encodeResponse(message));
       }

@@ -1,5 +1,3 @@
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
 import { DEFAULT_MAX_DEPTH, jsonDepthExceeds } from '../../wire/bounded-json.js';
 import { decodeResponse, encodeResponse } from '../../wire/buster/codec.js';
 import type { WsResponseMessage } from '../../wire/buster/message.js';
@@ -7,13 +5,11 @@ import type { StreamBus } from './bus.js';
 import { GzipQueue } from './compression.js';
 import { BUSTER_SETTINGS } from './settings.js';
 
-const gunzipAsync = promisify(gunzip);
-
 /** Compressions of writes that belong to no connection (server pushes, `server.send`). */
 const sharedGzip = new GzipQueue(BUSTER_SETTINGS.maxCompressions, BUSTER_SETTINGS.syncGzipMaxBytes);
 
-/** How a message is written: whose gzip slots it takes, and the nesting readers will accept. */
-export interface WriteOptions {
+/** How a message is written or read: whose gzip slots it takes, and the nesting readers accept. */
+export interface EntryOptions {
   /** Default: one queue shared by the process, with the default settings. */
   readonly gzip?: GzipQueue;
   /** Default: DEFAULT_MAX_DEPTH, what every reader accepts by default. */
@@ -68,7 +64,7 @@ export async function sendWsMessage(
   bus: StreamBus,
   stream: string,
   message: WsResponseMessage,
-  options: WriteOptions = {},
+  options: EntryOptions = {},
 ): Promise<string> {
   const text = encodeResponse(message);
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
@@ -85,18 +81,20 @@ export async function sendWsMessage(
  */
 export async function readWsMessage(
   fields: ReadonlyMap<string, Uint8Array>,
-  maxDepth: number = DEFAULT_MAX_DEPTH,
+  options: EntryOptions = {},
 ): Promise<WsResponseMessage | undefined> {
   const data = fields.get(DATA_FIELD);
   if (!data) return undefined;
   let text: Buffer;
   try {
-    text = await gunzipAsync(data);
+    text = await (options.gzip ?? sharedGzip).gunzip(data);
   } catch {
     // Not gzip: some other writer's entry. Skipped, as Buster skips entries it cannot read.
     return undefined;
   }
-  const decoded = decodeResponse(new Uint8Array(text.buffer, text.byteOffset, text.byteLength), { maxDepth });
+  const decoded = decodeResponse(new Uint8Array(text.buffer, text.byteOffset, text.byteLength), {
+    maxDepth: options.maxDepth ?? DEFAULT_MAX_DEPTH,
+  });
   return decoded.ok ? decoded.response : undefined;
 }
 
