@@ -152,7 +152,9 @@ describe('the Buster decoders on frames derived from golden ones (property)', ()
         const read = decoded.request.payload as Record<string, unknown>;
         expect(Object.getPrototypeOf(read)).toBe(Object.prototype);
         expect(Object.hasOwn(read, '__proto__')).toBe(true);
-        expect(read.__proto__).toEqual(JSON.parse(JSON.stringify(value)));
+        expect(Object.getOwnPropertyDescriptor(read, '__proto__')?.value).toEqual(
+          JSON.parse(JSON.stringify(value)),
+        );
         assertNotPolluted();
       }),
       { numRuns: 500 },
