@@ -1,5 +1,22 @@
+import { DEFAULT_MAX_DEPTH, valueDepthExceeds } from '../wire/bounded-json.js';
 import type { Contract, JsonSchema } from './contract.js';
-import { acceptanceGaps } from './schema-compat.js';
+import { acceptanceGaps, type ComparisonBudget, DEFAULT_COMPARISON_STEPS } from './schema-compat.js';
+
+/**
+ * How much work comparing two contracts may take; a contract from a peer is bounded before anything
+ * walks it. Over a bound, the report is incompatible (never an exception).
+ */
+export interface ContractBounds {
+  /** Deepest nesting of any one schema in either contract. Default 64. */
+  readonly maxDepth: number;
+  /** Schema comparisons in all (see `DEFAULT_COMPARISON_STEPS`). Default 100,000. */
+  readonly maxSteps: number;
+}
+
+export const DEFAULT_CONTRACT_BOUNDS: ContractBounds = {
+  maxDepth: DEFAULT_MAX_DEPTH,
+  maxSteps: DEFAULT_COMPARISON_STEPS,
+};
 
 /** One difference between two contracts. */
 export interface ContractChange {
@@ -27,7 +44,14 @@ export interface CompatibilityReport {
  * const report = compareContracts(JSON.parse(readFileSync('deployed.json', 'utf8')), contractOf(api));
  * if (!report.compatible) throw new Error(report.breaking[0].message);
  */
-export function compareContracts(deployed: Contract, next: Contract): CompatibilityReport {
+export function compareContracts(
+  deployed: Contract,
+  next: Contract,
+  bounds: ContractBounds = DEFAULT_CONTRACT_BOUNDS,
+): CompatibilityReport {
+  const tooDeep = deepSchema(deployed, bounds.maxDepth) ?? deepSchema(next, bounds.maxDepth);
+  if (tooDeep) return { changes: [tooDeep], breaking: [tooDeep], compatible: false };
+  const budget: ComparisonBudget = { steps: bounds.maxSteps };
   const changes: ContractChange[] = [];
   const breaking = (where: string, message: string) => changes.push({ severity: 'breaking', where, message });
   const safe = (where: string, message: string) => changes.push({ severity: 'safe', where, message });
@@ -121,10 +145,10 @@ export function compareContracts(deployed: Contract, next: Contract): Compatibil
     breakingWord: string,
     safeWord: string,
   ) {
-    const gaps = acceptanceGaps(receiver, sender, part);
+    const gaps = acceptanceGaps(receiver, sender, part, budget);
     for (const gap of gaps) breaking(where, `${where} ${breakingWord}: ${gap}`);
     if (gaps.length > 0 || JSON.stringify(receiver) === JSON.stringify(sender)) return;
-    const reverse = acceptanceGaps(sender, receiver, part).length > 0;
+    const reverse = acceptanceGaps(sender, receiver, part, budget).length > 0;
     safe(where, `${where} ${part} ${reverse ? safeWord : 'changed compatibly'}`);
   }
 
@@ -133,6 +157,31 @@ export function compareContracts(deployed: Contract, next: Contract): Compatibil
     if (old === undefined) safe(where, `${where} got wire id ${now}`);
     else breaking(where, `${where} wire id changed from ${old} to ${now ?? 'none'}`);
   }
+}
+
+/**
+ * The first schema of a contract nested deeper than `maxDepth`, as a breaking change: every later
+ * step (comparison, `JSON.stringify`) recurses into schemas, so depth is checked first, without recursion.
+ */
+function deepSchema(contract: Contract, maxDepth: number): ContractChange | undefined {
+  const schemas: [string, string, JsonSchema][] = [];
+  for (const [name, member] of Object.entries(contract.commands)) {
+    schemas.push([`${member.kind} ${name}`, 'input', member.input]);
+    schemas.push([`${member.kind} ${name}`, member.kind === 'command' ? 'output' : 'item', member.output]);
+  }
+  for (const [name, event] of Object.entries(contract.events))
+    schemas.push([`event ${name}`, 'payload', event.payload]);
+  for (const [name, topic] of Object.entries(contract.topics))
+    schemas.push([`topic ${name}`, 'payload', topic.payload]);
+  for (const [where, part, schema] of schemas) {
+    if (valueDepthExceeds(schema, maxDepth))
+      return {
+        severity: 'breaking',
+        where,
+        message: `${where} ${part}: schema nested deeper than ${maxDepth} levels`,
+      };
+  }
+  return undefined;
 }
 
 /**

@@ -3,6 +3,19 @@ import { type JsonSchema, OPAQUE } from './contract.js';
 /** Contracts may come from peers: a schema nested deeper than this is not trusted to be compatible. */
 const MAX_DEPTH = 64;
 
+/**
+ * Comparisons one contract check may make. Unions compared with unions multiply, and `$ref`s let a
+ * small schema describe a huge tree, so a peer's schema could otherwise buy exponential work; past
+ * the budget every comparison answers "too complex", which counts as breaking. Real contracts use a
+ * few thousand.
+ */
+export const DEFAULT_COMPARISON_STEPS = 100_000;
+
+/** The comparisons left to one contract check, shared by every {@link acceptanceGaps} call it makes. */
+export interface ComparisonBudget {
+  steps: number;
+}
+
 type Node = { readonly [key: string]: unknown };
 
 /**
@@ -16,8 +29,13 @@ type Node = { readonly [key: string]: unknown };
  * acceptanceGaps({ type: 'number' }, { type: 'integer' }, 'input') // []
  * acceptanceGaps({ type: 'integer' }, { type: 'number' }, 'input') // ['input: number is now integer']
  */
-export function acceptanceGaps(receiver: JsonSchema, sender: JsonSchema, path: string): string[] {
-  return gaps(receiver, sender, path, 0, { receiver, sender, comparing: new Set() });
+export function acceptanceGaps(
+  receiver: JsonSchema,
+  sender: JsonSchema,
+  path: string,
+  budget: ComparisonBudget = { steps: DEFAULT_COMPARISON_STEPS },
+): string[] {
+  return gaps(receiver, sender, path, 0, { receiver, sender, comparing: new Set(), budget });
 }
 
 interface Roots {
@@ -25,6 +43,7 @@ interface Roots {
   readonly sender: JsonSchema;
   /** `$ref` pairs being compared further up: meeting one again is a recursive type, compatible so far. */
   readonly comparing: Set<string>;
+  readonly budget: ComparisonBudget;
 }
 
 function gaps(
@@ -35,6 +54,7 @@ function gaps(
   roots: Roots,
 ): string[] {
   if (depth > MAX_DEPTH) return [`${path}: nested deeper than ${MAX_DEPTH} levels`];
+  if (--roots.budget.steps < 0) return [`${path}: too complex to compare`];
   const refPair = `${refOf(receiverIn)}|${refOf(senderIn)}`;
   if (refPair !== '|') {
     if (roots.comparing.has(refPair)) return [];

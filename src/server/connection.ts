@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CLOSE_CODES } from '../protocol/close-codes.js';
-import { compareContracts, isContract } from '../protocol/compatibility.js';
+import { compareContracts, DEFAULT_CONTRACT_BOUNDS, isContract } from '../protocol/compatibility.js';
 import type { Contract } from '../protocol/contract.js';
 import { RequestError } from '../protocol/errors.js';
 import { versionMismatch } from '../protocol/version.js';
@@ -58,6 +58,8 @@ export class Connection implements ConnectionInfo {
   private readonly bucket: TokenBucket;
   private handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   private expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The contract the hello carried, compared with ours once the peer is authenticated. */
+  private peerContract: unknown;
 
   constructor(
     readonly runtime: Runtime,
@@ -68,13 +70,15 @@ export class Connection implements ConnectionInfo {
     this.bucket = new TokenBucket(limits.ratePerSecond, limits.rateBurst, Date.now());
     this.handshakeTimer = setTimeout(() => {
       const waitingFor = this.state === 'challenge' ? 'challenge response' : 'hello';
-      this.close(
-        CLOSE_CODES.HANDSHAKE_TIMEOUT.code,
-        `no ${waitingFor} within ${limits.handshakeTimeoutMs} ms`,
+      this.guarded('closing an unfinished handshake', () =>
+        this.close(
+          CLOSE_CODES.HANDSHAKE_TIMEOUT.code,
+          `no ${waitingFor} within ${limits.handshakeTimeoutMs} ms`,
+        ),
       );
     }, limits.handshakeTimeoutMs);
     socket.listen({
-      message: (frame) => this.receive(frame),
+      message: (frame) => this.guarded('handling a frame', () => this.receive(frame)),
       close: (code, reason) => this.closedBySocket(code, reason),
       pong: () => {
         this.lastSeenAt = Date.now();
@@ -197,6 +201,42 @@ export class Connection implements ConnectionInfo {
     if (hard) setTimeout(() => this.socket.terminate(), CLOSE_GRACE_MS).unref?.();
   }
 
+  /**
+   * Runs work done on this connection's behalf (one frame, one call's bookkeeping, one async step)
+   * so that whatever it throws or rejects with ends this connection only: close 1011, the cause
+   * logged under a trace id. Never the process, never another connection.
+   */
+  guarded(doing: string, work: () => unknown): void {
+    try {
+      const pending = work();
+      if (pending instanceof Promise) pending.catch((error: unknown) => this.fault(doing, error));
+    } catch (error) {
+      this.fault(doing, error);
+    }
+  }
+
+  /** Something threw while serving this connection: it ends, with 1011 and a trace id in the log. */
+  fault(doing: string, error: unknown): void {
+    const traceId = newTraceId();
+    this.runtime.logger.error(`connection fault while ${doing}`, { traceId, connectionId: this.id, error });
+    try {
+      this.close(CLOSE_CODES.INTERNAL_ERROR.code, `internal error (trace ${traceId})`);
+    } catch (closeError) {
+      // Even closing failed (a custom socket, say): drop it rather than leave it half open.
+      this.runtime.logger.error('could not close a faulted connection', {
+        traceId,
+        connectionId: this.id,
+        error: closeError,
+      });
+      this.state = 'closed';
+      try {
+        this.socket.terminate();
+      } catch {
+        // Nothing more can be done for this socket; the fault is logged above.
+      }
+    }
+  }
+
   private receive(frame: Frame): void {
     if (this.state === 'closed') return;
     const now = Date.now();
@@ -256,14 +296,14 @@ export class Connection implements ConnectionInfo {
         return;
       case 'reauth':
         if (debt > 0) this.rateLimited(message.id);
-        else void this.reauthenticate(message);
+        else this.guarded('refreshing credentials', () => this.reauthenticate(message));
         return;
       case 'open':
         if (debt > 0) this.rateLimited(message.id);
-        else void this.runtime.channels.open(this, message);
+        else this.guarded('opening a channel', () => this.runtime.channels.open(this, message));
         return;
       case 'closeChannel':
-        void this.runtime.channels.close(this, message);
+        this.guarded('closing a channel', () => this.runtime.channels.close(this, message));
         return;
       case 'credit':
         // Like cancels, credits go through past the rate limit: they only let the server go on.
@@ -353,9 +393,11 @@ export class Connection implements ConnectionInfo {
   private topicRequest(message: Subscribe | Publish | Unsubscribe): void {
     const { topics } = this.runtime;
     const reply = (work: Promise<unknown>) =>
-      work.then(
-        (output) => output !== undefined && this.send({ type: 'result', id: message.id, output }),
-        (error) => this.send(toErrorMessage(this.runtime, error, message.id, { connectionId: this.id })),
+      this.guarded(`answering ${message.type}`, () =>
+        work.then(
+          (output) => output !== undefined && this.send({ type: 'result', id: message.id, output }),
+          (error) => this.send(toErrorMessage(this.runtime, error, message.id, { connectionId: this.id })),
+        ),
       );
     if (message.type === 'subscribe') reply(topics.subscribe(this, message));
     else if (message.type === 'publish') reply(topics.clientPublish(this, message));
@@ -367,14 +409,18 @@ export class Connection implements ConnectionInfo {
 
   private receiveHandshake(message: Message): void {
     if (this.state === 'hello' && message.type === 'hello') {
-      const mismatch =
-        message.contract === undefined || message.protocol !== this.runtime.protocol.name
-          ? versionMismatch(this.runtime.protocol, { name: message.protocol, version: message.version })
-          : contractMismatch(message.contract, this.runtime.contract);
-      if (mismatch) {
-        this.close(CLOSE_CODES.INCOMPATIBLE_PROTOCOL.code, mismatch);
-        return;
-      }
+      // Names and versions are compared at once (a few characters); a contract is the peer's to
+      // shape, so it is compared only once the peer is authenticated (in applyAuth).
+      if (message.contract === undefined || message.protocol !== this.runtime.protocol.name) {
+        const mismatch = versionMismatch(this.runtime.protocol, {
+          name: message.protocol,
+          version: message.version,
+        });
+        if (mismatch) {
+          this.close(CLOSE_CODES.INCOMPATIBLE_PROTOCOL.code, mismatch);
+          return;
+        }
+      } else this.peerContract = message.contract;
       this.state = 'authenticating';
       this.settleAuth(() =>
         this.runtime.auth.authenticate({ credentials: message.credentials, request: this.request }),
@@ -403,9 +449,11 @@ export class Connection implements ConnectionInfo {
       this.authFault(error);
       return;
     }
-    Promise.resolve(outcome).then(
-      (result) => this.applyAuth(result),
-      (error) => this.authFault(error),
+    this.guarded('completing the handshake', () =>
+      Promise.resolve(outcome).then(
+        (result) => this.applyAuth(result),
+        (error) => this.authFault(error),
+      ),
     );
   }
 
@@ -442,6 +490,18 @@ export class Connection implements ConnectionInfo {
       this.close(CLOSE_CODES.SERVICE_RESTART.code, 'server shutting down');
       return;
     }
+    if (this.peerContract !== undefined) {
+      const mismatch = contractMismatch(
+        this.peerContract,
+        this.runtime.contract,
+        this.runtime.limits.maxDepth,
+      );
+      this.peerContract = undefined;
+      if (mismatch) {
+        this.close(CLOSE_CODES.INCOMPATIBLE_PROTOCOL.code, mismatch);
+        return;
+      }
+    }
     clearTimeout(this.handshakeTimer);
     this.handshakeTimer = undefined;
     this.principalValue = principal;
@@ -468,11 +528,12 @@ export class Connection implements ConnectionInfo {
   private armExpiry(expiresAt: number): void {
     const delay = expiresAt - Date.now();
     this.expiryTimer = setTimeout(
-      () => {
-        if (Date.now() < expiresAt) return this.armExpiry(expiresAt);
-        this.send({ type: 'goodbye', reason: 'credentials expired' });
-        this.close(CLOSE_CODES.SESSION_EXPIRED.code, 'credentials expired');
-      },
+      () =>
+        this.guarded('ending an expired session', () => {
+          if (Date.now() < expiresAt) return this.armExpiry(expiresAt);
+          this.send({ type: 'goodbye', reason: 'credentials expired' });
+          this.close(CLOSE_CODES.SESSION_EXPIRED.code, 'credentials expired');
+        }),
       Math.max(0, Math.min(delay, MAX_TIMER_MS)),
     );
   }
@@ -490,13 +551,23 @@ export class Connection implements ConnectionInfo {
     for (const controller of this.inFlight.values()) {
       controller.abort(new RequestError('DISCONNECTED', `connection closed: ${code} ${reason}`));
     }
-    if (wasOpen) this.runtime.closed(this, code, reason);
+    if (!wasOpen) return;
+    try {
+      this.runtime.closed(this, code, reason);
+    } catch (error) {
+      // The connection is closed whatever its listeners do (onDisconnect is application code).
+      this.runtime.logger.error('a close listener threw', {
+        traceId: newTraceId(),
+        connectionId: this.id,
+        error,
+      });
+    }
   }
 }
 
 /** Why a client of this contract cannot use the server's, or undefined: the first breaking change. */
-function contractMismatch(client: unknown, server: Contract): string | undefined {
+function contractMismatch(client: unknown, server: Contract, maxDepth: number): string | undefined {
   if (!isContract(client)) return 'malformed contract in the hello';
-  const report = compareContracts(client, server);
+  const report = compareContracts(client, server, { ...DEFAULT_CONTRACT_BOUNDS, maxDepth });
   return report.compatible ? undefined : `incompatible contract: ${report.breaking[0]!.message}`;
 }

@@ -50,7 +50,8 @@ export function dispatch(connection: Connection, call: Call): void {
     return;
   }
   // Synchronous stores (the API key map) keep the call on the fast path, in arrival order.
-  if (outcome instanceof Promise) outcome.then(settle, fault);
+  if (outcome instanceof Promise)
+    connection.guarded('authenticating a call', () => outcome.then(settle, fault));
   else settle(outcome);
 }
 
@@ -82,7 +83,7 @@ function start(connection: Connection, call: Call, principal: Principal): void {
     if (reason instanceof RequestError && reason.code === 'DISCONNECTED') return;
     connection.send(toErrorMessage(runtime, reason, id, { connectionId: connection.id, command }));
   };
-  void execute(connection, route, call, control, timer, principal);
+  connection.guarded(`running ${command}`, () => execute(connection, route, call, control, timer, principal));
 }
 
 /** Runs the handler and reports its failure, then releases the call's slot; one promise per call. */

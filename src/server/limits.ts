@@ -1,3 +1,5 @@
+import { DEFAULT_MAX_DEPTH } from '../wire/bounded-json.js';
+
 /**
  * Every limit a server enforces, with its default. docs/limits.md lists the same table;
  * test/server/limits.test.ts keeps the two in step.
@@ -30,6 +32,12 @@ export interface Limits {
   readonly maxChannels: number;
   /** Topic keys one connection may follow at once; one more gets TOO_MANY_SUBSCRIPTIONS. */
   readonly maxSubscriptions: number;
+  /**
+   * Deepest nesting of objects and arrays the server takes from a peer or hands to one: frames of the
+   * default JSON wire (deeper: before the welcome close 1002, after it `BAD_MESSAGE`), a hello's
+   * contract schemas (deeper: close 4102) and publications (deeper: refused with `INVALID_INPUT`).
+   */
+  readonly maxDepth: number;
   /** Server-side timeout of a command that declares none. */
   readonly defaultCallTimeoutMs: number;
   /** How long `close()` lets running calls finish before aborting them. */
@@ -49,6 +57,7 @@ export const DEFAULT_LIMITS: Limits = {
   backpressureBytes: 256 * 1024,
   maxChannels: 64,
   maxSubscriptions: 1000,
+  maxDepth: DEFAULT_MAX_DEPTH,
   defaultCallTimeoutMs: 30_000,
   shutdownGraceMs: 10_000,
 };

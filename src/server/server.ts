@@ -21,8 +21,9 @@ import { normalisePermissions } from '../protocol/permissions.js';
 import { describeIssues, validate } from '../protocol/schema.js';
 import type { ServerTransport, Socket, UpgradeRequest, VerifyUpgrade } from '../transport/socket.js';
 import { wsServerTransport } from '../transport/ws-server.js';
+import { DEFAULT_MAX_DEPTH } from '../wire/bounded-json.js';
 import type { Frame, WireFormat } from '../wire/format.js';
-import { jsonWire } from '../wire/json.js';
+import { jsonWire, jsonWireFormat } from '../wire/json.js';
 import { anonymous } from './auth/anonymous.js';
 import type { Authenticator } from './auth/authenticator.js';
 import { ChannelHub } from './channels.js';
@@ -118,7 +119,8 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
         server.contractValue ??= contractOf(options.protocol);
         return server.contractValue;
       },
-      wire: options.wire ?? jsonWire,
+      // The default wire takes its depth bound from the limits; a wire passed in brings its own.
+      wire: options.wire ?? (limits.maxDepth === DEFAULT_MAX_DEPTH ? jsonWire : jsonWireFormat(limits)),
       limits,
       logger: options.logger ?? consoleLogger,
       auth: options.auth ?? anonymous(),

@@ -124,7 +124,12 @@ export class MemorySocket implements Socket {
       if (next.kind === 'message') {
         this.inboxBytes -=
           typeof next.frame === 'string' ? Buffer.byteLength(next.frame) : next.frame.byteLength;
-        listener.message(next.frame);
+        try {
+          listener.message(next.frame);
+        } catch {
+          // As the ws transport does: a throwing listener ends this connection, not the process.
+          this.close(1011, 'internal error');
+        }
       } else {
         this.closed = true;
         this.closing = true;

@@ -127,7 +127,13 @@ function wrap(ws: WebSocket): Socket {
     },
     listen(listener: SocketListener) {
       ws.on('message', (data: RawData, isBinary: boolean) => {
-        listener.message(isBinary ? toBytes(data) : data.toString());
+        try {
+          listener.message(isBinary ? toBytes(data) : data.toString());
+        } catch {
+          // The server guards its own listener; this is the last line: a throw here would leave
+          // ws's parser and kill the process. It ends this socket only.
+          ws.close(1011, 'internal error');
+        }
       });
       ws.on('pong', () => listener.pong?.());
       ws.once('close', (code, reason) => listener.close(code, reason.toString()));

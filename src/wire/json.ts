@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_DEPTH, parseBoundedJson } from './bounded-json.js';
 import type { Decoded, Frame, WireFormat } from './format.js';
 import type { CallId, Message, SubscribeFrom } from './message.js';
 
@@ -6,17 +7,39 @@ export const JSON_WIRE_VERSION = 1;
 
 const MAX_ID_LENGTH = 128;
 
+export interface JsonWireOptions {
+  /**
+   * Deepest nesting of objects and arrays a frame may have (the envelope counts as one level).
+   * A deeper frame is refused before it is parsed, as `BAD_MESSAGE` "nested deeper than N levels".
+   * Default {@link DEFAULT_MAX_DEPTH} (64).
+   */
+  readonly maxDepth?: number;
+}
+
 /**
- * The native wire: one JSON object per text frame, `type` naming the message kind.
+ * The native wire with its own options.
+ *
+ * @example createServer({ protocol, handlers, port, wire: jsonWireFormat({ maxDepth: 16 }) })
+ */
+export function jsonWireFormat(options: JsonWireOptions = {}): WireFormat {
+  const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+  if (!(Number.isInteger(maxDepth) && maxDepth >= 1))
+    throw new TypeError('maxDepth must be an integer of 1 or more');
+  return {
+    name: `switchboard.json/${JSON_WIRE_VERSION}`,
+    frame: 'text',
+    encode: encodeJson,
+    decode: maxDepth === DEFAULT_MAX_DEPTH ? decodeJson : (frame) => decodeJson(frame, maxDepth),
+  };
+}
+
+/**
+ * The native wire: one JSON object per text frame, `type` naming the message kind, nested at most
+ * {@link DEFAULT_MAX_DEPTH} levels (see {@link jsonWireFormat} for another bound).
  * The envelope is checked by hand rather than with a schema library: it runs for every frame and
  * the checks are a few typeof tests; payloads are left to the protocol's own schemas.
  */
-export const jsonWire: WireFormat = {
-  name: `switchboard.json/${JSON_WIRE_VERSION}`,
-  frame: 'text',
-  encode: encodeJson,
-  decode: decodeJson,
-};
+export const jsonWire: WireFormat = jsonWireFormat();
 
 /** Throws only for values JSON cannot carry (BigInt, cycles); the server reports those as INTERNAL. */
 export function encodeJson(message: Message): string {
@@ -67,17 +90,20 @@ const fail = (message: string, id?: CallId): Decoded => ({
   error: id === undefined ? { code: 'BAD_MESSAGE', message } : { code: 'BAD_MESSAGE', message, id },
 });
 
-/** Never throws: every way a frame can be wrong comes back as a WireError. */
-export function decodeJson(frame: Frame): Decoded {
+/**
+ * Never throws: every way a frame can be wrong comes back as a WireError. A frame nested deeper than
+ * `maxDepth` is refused unparsed, with the call id when a top-level `"id"` can be read from the text.
+ */
+export function decodeJson(frame: Frame, maxDepth: number = DEFAULT_MAX_DEPTH): Decoded {
   if (typeof frame !== 'string') {
     return { ok: false, error: { code: 'UNSUPPORTED_FRAME', message: 'binary frame on the JSON wire' } };
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(frame);
-  } catch (error) {
-    return fail(`malformed JSON: ${(error as Error).message}`);
+  const parsed = parseBoundedJson(frame, maxDepth);
+  if (!parsed.ok) {
+    if (parsed.reason === 'too-deep') return fail(parsed.message, topLevelId(frame));
+    return fail(`malformed JSON: ${parsed.message.replace(/^not JSON: /, '')}`);
   }
+  const value = parsed.value;
   if (!isObject(value)) return fail('a message must be a JSON object');
   const type = value.type;
   if (typeof type !== 'string') return fail('field "type" must be a string');
@@ -389,6 +415,58 @@ function decodeWelcome(value: Record<string, unknown>): Decoded {
 }
 
 const ok = (message: Message): Decoded => ({ ok: true, message });
+
+/**
+ * The call id of a frame too deep to parse, read from its text: the value of an `"id"` key at the top
+ * level, when it is a call id. One pass, no parsing of anything nested.
+ */
+function topLevelId(text: string): CallId | undefined {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      const end = stringEnd(text, i);
+      if (end < 0) return undefined;
+      if (depth === 1 && end === i + 3 && text.startsWith('"id"', i)) {
+        let at = skipSpace(text, end + 1);
+        if (text[at] === ':') {
+          at = skipSpace(text, at + 1);
+          const id = scalarAt(text, at);
+          if (isCallId(id)) return id;
+        }
+      }
+      i = end;
+    } else if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') depth--;
+  }
+  return undefined;
+}
+
+/** Index of the quote closing the string that opens at `start`, or -1. */
+function stringEnd(text: string, start: number): number {
+  for (let i = start + 1; i < text.length; i++) {
+    if (text[i] === '\\') i++;
+    else if (text[i] === '"') return i;
+  }
+  return -1;
+}
+
+function skipSpace(text: string, at: number): number {
+  while (at < text.length && ' \t\r\n'.includes(text[at]!)) at++;
+  return at;
+}
+
+/** A string or number literal starting at `at` (only those can be call ids), else undefined. */
+function scalarAt(text: string, at: number): unknown {
+  const literal =
+    text[at] === '"' ? text.slice(at, stringEnd(text, at) + 1) : /^-?\d+/.exec(text.slice(at, at + 24))?.[0];
+  if (!literal) return undefined;
+  try {
+    return JSON.parse(literal);
+  } catch {
+    return undefined;
+  }
+}
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -281,3 +281,75 @@ describe('acceptanceGaps', () => {
     );
   });
 });
+
+describe('contracts from peers are compared within bounds', () => {
+  const base = jobs();
+  /** `[[[…]]]` nested `depth` levels, built without recursion. */
+  const nestedArray = (depth: number) => {
+    let value: unknown[] = [];
+    for (let i = 1; i < depth; i++) value = [value];
+    return value;
+  };
+  const withEventPayload = (payload: unknown) => ({
+    ...base,
+    events: { ...base.events, 'jobs.updated': { payload } },
+  });
+
+  test('a schema of only a deeply nested "description" is refused as incompatible, without throwing', () => {
+    const peer = withEventPayload({ description: nestedArray(5000) });
+    expect(isContract(peer)).toBe(true);
+    const message = 'event jobs.updated payload: schema nested deeper than 64 levels';
+    const change = { severity: 'breaking', where: 'event jobs.updated', message };
+    expect(compareContracts(peer as never, base)).toEqual({
+      changes: [change],
+      breaking: [change],
+      compatible: false,
+    });
+    expect(compareContracts(base, peer as never).breaking).toEqual([change]);
+  });
+
+  test('a schema just within the depth bound is compared as usual', () => {
+    const peer = withEventPayload({ description: nestedArray(63) });
+    expect(compareContracts(peer as never, base).compatible).toBe(true);
+  });
+
+  test('unions of unions that would cost exponential work stop at the step budget as "too complex"', () => {
+    // Each level doubles the comparisons on both sides: 2^(2·20) without a budget.
+    let schema: unknown = { type: 'string' };
+    for (let i = 0; i < 20; i++) schema = { anyOf: [schema, { ...(schema as object), title: `t${i}` }] };
+    const peer = withEventPayload(schema);
+    const other = withEventPayload({ anyOf: [schema, { type: 'number' }] });
+    const report = compareContracts(peer as never, other as never, { maxDepth: 64, maxSteps: 10_000 });
+    expect(report.compatible).toBe(false);
+    expect(report.breaking[0]?.message).toMatch(/too complex to compare$/);
+  });
+
+  test('compareContracts never throws, whatever a peer puts in its schemas', () => {
+    const schemaLike = fc.letrec((tie) => ({
+      schema: fc.oneof(
+        { depthSize: 'small' },
+        fc.boolean(),
+        fc.record(
+          {
+            type: fc.constantFrom('string', 'number', 'integer', 'object', 'array', 'null'),
+            anyOf: fc.array(tie('schema'), { maxLength: 3 }),
+            items: tie('schema'),
+            properties: fc.dictionary(fc.string({ maxLength: 3 }), tie('schema'), { maxKeys: 3 }),
+            enum: fc.array(fc.jsonValue(), { maxLength: 3 }),
+            $ref: fc.constantFrom('#', '#/properties/a', '#/nope'),
+            description: fc.jsonValue(),
+          },
+          { requiredKeys: [] },
+        ),
+      ),
+    })).schema;
+    fc.assert(
+      fc.property(schemaLike, schemaLike, fc.integer({ min: 0, max: 3000 }), (a, b, depth) => {
+        const deepA = depth > 64 ? { description: nestedArray(depth) } : a;
+        const report = compareContracts(withEventPayload(deepA) as never, withEventPayload(b) as never);
+        expect(typeof report.compatible).toBe('boolean');
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

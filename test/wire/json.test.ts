@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { Decoded, WireError } from '../../src/wire/format.js';
-import { decodeJson, encodeJson, JSON_WIRE_VERSION, jsonWire } from '../../src/wire/json.js';
+import { decodeJson, encodeJson, JSON_WIRE_VERSION, jsonWire, jsonWireFormat } from '../../src/wire/json.js';
 import type { Message, MessageType } from '../../src/wire/message.js';
 
 /** Every message kind with its exact encoding: the contract of docs/wire-json.md. */
@@ -616,11 +616,46 @@ describe('decodeJson', () => {
     });
   });
 
-  test('refuses a hello whose wire is nested 20,000 arrays deep as INCOMPATIBLE, without throwing', () => {
+  test('refuses a hello whose wire is nested 20,000 arrays deep as BAD_MESSAGE before parsing it', () => {
     const depth = 20_000;
     const frame = `{"type":"hello","wire":${'['.repeat(depth)}${']'.repeat(depth)},"protocol":"p","version":"1.0.0"}`;
-    const error = errorOf(decodeJson(frame));
-    expect(error.code).toBe('INCOMPATIBLE');
-    expect(error.message).toContain('this server speaks 1');
+    expect(decodeJson(frame)).toEqual({
+      ok: false,
+      error: { code: 'BAD_MESSAGE', message: 'nested deeper than 64 levels' },
+    });
+  });
+
+  const deep = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+
+  test.each([
+    ['a number id before the deep part', `{"type":"call","id":7,"input":${deep(64)}}`, 7],
+    ['a string id after it', `{"type":"call","input":${deep(64)} , "id" : "x\\"y"}`, 'x"y'],
+    ['no id', `{"type":"call","input":${deep(64)}}`, undefined],
+    ['an "id" that is only a nested key', `{"type":"call","input":{"id":3,"b":${deep(64)}}}`, undefined],
+    ['an "id" that is a value, not a key', `{"type":"id","input":${deep(64)}}`, undefined],
+    ['an id that is no call id', `{"id":-1,"input":${deep(64)}}`, undefined],
+  ])('a frame nested deeper than 64 with %s is BAD_MESSAGE naming that id', (_, frame, id) => {
+    expect(decodeJson(frame)).toEqual({
+      ok: false,
+      error: {
+        code: 'BAD_MESSAGE',
+        message: 'nested deeper than 64 levels',
+        ...(id === undefined ? {} : { id }),
+      },
+    });
+  });
+
+  test('64 levels, the envelope included, decode; jsonWireFormat sets another bound', () => {
+    const frame = `{"type":"call","id":1,"command":"a.b","input":${deep(63)}}`;
+    expect(decodeJson(frame).ok).toBe(true);
+    expect(jsonWireFormat({ maxDepth: 63 }).decode(frame)).toEqual({
+      ok: false,
+      error: { code: 'BAD_MESSAGE', message: 'nested deeper than 63 levels', id: 1 },
+    });
+    expect(
+      jsonWireFormat({ maxDepth: 200 }).decode(`{"type":"call","id":1,"command":"a.b","input":${deep(150)}}`)
+        .ok,
+    ).toBe(true);
+    expect(() => jsonWireFormat({ maxDepth: 0 })).toThrow('maxDepth must be an integer of 1 or more');
   });
 });
