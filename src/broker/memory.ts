@@ -25,11 +25,32 @@ interface Presence {
 export interface MemoryBrokerOptions {
   /** Publications kept per key for recovery. Default 1000. */
   readonly historySize?: number;
+  /**
+   * Told when a listener throws. The other listeners are called all the same; the publish (or join,
+   * leave) still succeeds. Default: one JSON line on stderr. A server that makes its own broker
+   * passes its logger here.
+   */
+  readonly onListenerError?: (error: unknown, key: string) => void;
+}
+
+function logListenerError(error: unknown, key: string): void {
+  const cause =
+    error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error);
+  console.error(
+    JSON.stringify({
+      level: 'error',
+      time: new Date().toISOString(),
+      message: 'a broker listener threw',
+      key,
+      error: cause,
+    }),
+  );
 }
 
 /**
  * The embedded default: one process, bounded history per key, nothing to install.
- * Listeners are called synchronously in publish order, so offsets arrive in order by construction.
+ * Listeners are called synchronously in publish order, so offsets arrive in order by construction;
+ * each is isolated from the others: one that throws is reported and the rest are still called.
  */
 export class MemoryBroker implements Broker {
   /** New per broker: a restarted process has lost its history, and subscribers must be told. */
@@ -37,12 +58,14 @@ export class MemoryBroker implements Broker {
   private readonly logs = new Map<string, Log>();
   private readonly presence = new Map<string, Presence>();
   private readonly historySize: number;
+  private readonly onListenerError: (error: unknown, key: string) => void;
   private closed = false;
   /** Idempotent calls of every server sharing this broker in this process. */
   readonly idempotency = new MemoryIdempotencyStore();
 
   constructor(options: MemoryBrokerOptions = {}) {
     this.historySize = options.historySize ?? 1000;
+    this.onListenerError = options.onListenerError ?? logListenerError;
   }
 
   async publish(key: string, payload: unknown): Promise<Publication> {
@@ -51,7 +74,7 @@ export class MemoryBroker implements Broker {
     const publication: Publication = { key, epoch: this.epoch, offset: ++log.top, payload };
     log.kept.push(publication);
     if (log.kept.length > this.historySize) log.kept.splice(0, log.kept.length - this.historySize);
-    for (const listener of log.listeners) listener(publication);
+    this.notify(key, log.listeners, publication);
     return publication;
   }
 
@@ -80,7 +103,7 @@ export class MemoryBroker implements Broker {
     const presence = this.presenceOf(key);
     const known = presence.members.has(member.connectionId);
     presence.members.set(member.connectionId, { member, expiresAt: Date.now() + ttlMs });
-    if (!known) for (const listener of presence.listeners) listener({ type: 'join', member });
+    if (!known) this.notify(key, presence.listeners, { type: 'join', member });
   }
 
   async leave(key: string, connectionId: string): Promise<void> {
@@ -88,7 +111,7 @@ export class MemoryBroker implements Broker {
     const entry = presence?.members.get(connectionId);
     if (!presence || !entry) return;
     presence.members.delete(connectionId);
-    for (const listener of presence.listeners) listener({ type: 'leave', member: entry.member });
+    this.notify(key, presence.listeners, { type: 'leave', member: entry.member });
   }
 
   async members(key: string): Promise<Member[]> {
@@ -118,6 +141,21 @@ export class MemoryBroker implements Broker {
 
   async close(): Promise<void> {
     this.closed = true;
+  }
+
+  /** Calls every listener, whatever the ones before it throw. */
+  private notify<T>(key: string, listeners: Iterable<(value: T) => void>, value: T): void {
+    for (const listener of listeners) {
+      try {
+        listener(value);
+      } catch (error) {
+        try {
+          this.onListenerError(error, key);
+        } catch {
+          // A reporter that throws must not stop delivery either; there is nowhere left to report.
+        }
+      }
+    }
   }
 
   private log(key: string): Log {

@@ -146,7 +146,12 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
         if (this.idle && this.runningCalls() === 0) this.idle();
       },
     };
-    const broker = options.broker ?? new MemoryBroker();
+    const broker =
+      options.broker ??
+      new MemoryBroker({
+        onListenerError: (error, key) =>
+          this.runtime.logger.error('a broker listener threw', { traceId: newTraceId(), key, error }),
+      });
     this.idempotency = broker.idempotency ?? new MemoryIdempotencyStore();
     this.topics = new TopicHub(this.runtime, broker);
     this.channels = new ChannelHub(

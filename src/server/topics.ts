@@ -5,9 +5,17 @@ import { RequestError } from '../protocol/errors.js';
 import { firstMissing } from '../protocol/permissions.js';
 import { describeIssues, validate } from '../protocol/schema.js';
 import { topicKey } from '../protocol/topic-key.js';
+import { jsonDepthExceeds, valueDepthExceeds } from '../wire/bounded-json.js';
 import type { Frame } from '../wire/format.js';
-import type { PresenceMember, Publish, Subscribe, SubscribeFrom } from '../wire/message.js';
+import type {
+  PresenceMember,
+  PublicationMessage,
+  Publish,
+  Subscribe,
+  SubscribeFrom,
+} from '../wire/message.js';
 import type { Connection } from './connection.js';
+import { newTraceId } from './errors.js';
 import { type HeldPublications, heldPublications } from './held-publications.js';
 import type { Runtime } from './runtime.js';
 
@@ -21,6 +29,11 @@ interface Follower {
   /** The parameters it subscribed with, to check its permission again after a credential refresh. */
   readonly params: Readonly<Record<string, string>>;
   recovering: boolean;
+  /**
+   * Publications that reached this follower's turn but could not be encoded (a payload changed after
+   * it was published): counted, and announced as `skipped` on the next one, so the gap is never silent.
+   */
+  unsent: number;
   readonly buffer: Publication[];
   /** Presence changes that arrived while recovering; replayed after `subscribed`. */
   readonly changes: PresenceChange[];
@@ -58,7 +71,12 @@ export class TopicHub {
     return { topic, key: resolved.key };
   }
 
-  /** Publishes from the server side (a handler or backend code); the payload must match the schema. */
+  /**
+   * Publishes from the server side (a handler or backend code); the payload must match the schema.
+   * A publication is whole or refused: validated, depth-checked and encoded before the broker gives it
+   * an offset, so every offset is one each subscriber can receive. A payload that cannot go out
+   * (nested deeper than `maxDepth`, a BigInt, a cycle) is refused with `INVALID_INPUT`.
+   */
   async publish(topicName: string, params: unknown, payload: unknown): Promise<Position> {
     const { topic, key } = this.resolve(topicName, params);
     const checked = await validate(topic.payload, payload);
@@ -68,6 +86,15 @@ export class TopicHub {
         `invalid payload for ${topic.name}: ${describeIssues(checked.issues)}`,
         { issues: checked.issues },
       );
+    const undeliverable = this.undeliverable(key, checked.value);
+    if (undeliverable)
+      throw new RequestError(
+        'INVALID_INPUT',
+        `payload for ${topic.name} cannot be delivered: ${undeliverable}`,
+        {
+          issues: [{ message: undeliverable, path: [] }],
+        },
+      );
     try {
       const publication = await this.broker.publish(key, checked.value);
       return { epoch: publication.epoch, offset: publication.offset };
@@ -76,6 +103,23 @@ export class TopicHub {
         throw new RequestError('UNAVAILABLE', `broker unavailable: ${error.message}`);
       throw error;
     }
+  }
+
+  /** Why a payload could not reach subscribers as a publication frame of this server's wire, if it could not. */
+  private undeliverable(key: string, payload: unknown): string | undefined {
+    const { maxDepth } = this.runtime.limits;
+    const tooDeep = `nested deeper than ${maxDepth} levels`;
+    // First, without recursion: encoding recurses, and a cycle is infinitely deep.
+    if (valueDepthExceeds(payload, maxDepth)) return tooDeep;
+    let frame: Frame | null;
+    try {
+      frame = this.runtime.wire.encode({ type: 'publication', key, epoch: '', offset: 0, payload });
+    } catch (error) {
+      return `cannot be encoded (${error instanceof Error ? error.message : String(error)})`;
+    }
+    // The envelope adds a level: a frame the peers' decoders would refuse is not sent either.
+    if (typeof frame === 'string' && jsonDepthExceeds(frame, maxDepth)) return tooDeep;
+    return undefined;
   }
 
   async clientPublish(connection: Connection, message: Publish): Promise<Position> {
@@ -105,6 +149,7 @@ export class TopicHub {
     const follower: Follower = {
       params: message.params as Record<string, string>,
       recovering: true,
+      unsent: 0,
       buffer: [],
       changes: [],
       last: { epoch: '', offset: 0 },
@@ -235,9 +280,14 @@ export class TopicHub {
     let state = this.keys.get(key);
     if (!state) {
       const followers = new Map<Connection, Follower>();
-      const listening = this.broker.subscribe(key, (publication) =>
-        this.fanOut(followers, publication, topic.backpressure),
-      );
+      const listening = this.broker.subscribe(key, (publication) => {
+        try {
+          this.fanOut(followers, publication, topic.backpressure);
+        } catch (error) {
+          // Per-connection faults end their connection inside fanOut; this is a bug of ours.
+          this.runtime.logger.error('fan-out failed', { traceId: newTraceId(), key, error });
+        }
+      });
       const roster = topic.presence
         ? this.broker.onPresence(key, (change) => {
             for (const [connection, follower] of followers) {
@@ -263,6 +313,7 @@ export class TopicHub {
     policy: BackpressurePolicy | undefined,
   ): void {
     let frame: Frame | null | undefined;
+    let encoded = false;
     let utf8: Uint8Array | undefined;
     const queuing = policy && policy.policy !== 'disconnect' ? policy : undefined;
     for (const [connection, follower] of followers) {
@@ -281,12 +332,35 @@ export class TopicHub {
         this.drainSoon();
         continue;
       }
-      if (frame === undefined) {
-        frame = this.runtime.wire.encode({ type: 'publication', ...publication });
+      if (!encoded && follower.unsent === 0) {
+        encoded = true;
+        frame = this.encodeFor(connection, { type: 'publication', ...publication });
         if (typeof frame === 'string' && followers.size > 1) utf8 = Buffer.from(frame);
       }
-      if (frame !== null) connection.sendFrame(frame, utf8);
-      follower.last = publication;
+      // A follower owed a `skipped` count (or one whose shared frame failed) gets a frame of its own.
+      if (follower.unsent > 0 || frame === undefined) this.deliver(connection, follower, publication);
+      else {
+        const shared = frame;
+        if (shared !== null)
+          connection.guarded('sending a publication', () => connection.sendFrame(shared, utf8));
+        follower.last = publication;
+      }
+    }
+  }
+
+  /** Encodes a publication; one that cannot be encoded is logged and gives undefined. */
+  private encodeFor(connection: Connection, message: PublicationMessage): Frame | null | undefined {
+    try {
+      return this.runtime.wire.encode(message);
+    } catch (error) {
+      this.runtime.logger.error('a publication could not be encoded; subscribers see it as skipped', {
+        traceId: newTraceId(),
+        connectionId: connection.id,
+        key: message.key,
+        offset: message.offset,
+        error,
+      });
+      return undefined;
     }
   }
 
@@ -312,9 +386,7 @@ export class TopicHub {
         if (!follower || !held) continue;
         while (held.size > 0 && connection.isOpen && connection.bufferedAmount <= limit) {
           const { publication, skipped } = held.next()!;
-          if (!isNewer(publication, follower.last)) continue;
-          connection.send({ type: 'publication', ...publication, ...(skipped ? { skipped } : {}) });
-          follower.last = publication;
+          this.deliver(connection, follower, publication, skipped);
         }
         if (held.size > 0 && connection.isOpen) waiting = true;
       }
@@ -334,10 +406,25 @@ export class TopicHub {
     return total;
   }
 
-  private deliver(connection: Connection, follower: Follower, publication: Publication): void {
+  /**
+   * Sends one publication to one follower, with the count of those skipped before it. One that cannot
+   * be encoded (only a payload changed after it was published can be) is added to that count.
+   */
+  private deliver(connection: Connection, follower: Follower, publication: Publication, skipped = 0): void {
     if (!isNewer(publication, follower.last)) return;
-    connection.send({ type: 'publication', ...publication });
     follower.last = publication;
+    const owed = skipped + follower.unsent;
+    const frame = this.encodeFor(connection, {
+      type: 'publication',
+      ...publication,
+      ...(owed ? { skipped: owed } : {}),
+    });
+    if (frame === undefined) {
+      follower.unsent = owed + 1;
+      return;
+    }
+    follower.unsent = 0;
+    if (frame !== null) connection.guarded('sending a publication', () => connection.sendFrame(frame));
   }
 
   private drop(connection: Connection, key: string): void {
