@@ -1,4 +1,6 @@
 // Which job-queue command each fetch_ml opcode calls, and which packet each reply becomes.
+
+import { DEFAULT_MAX_DEPTH, parseBoundedJson } from 'switchboard/wire';
 import {
   dataPacket,
   type FetchmlBinding,
@@ -15,12 +17,11 @@ export const PRUNE_TYPES = { keep_last: 0x00, older_than_seconds: 0x01 } as cons
 const splitArgs = (args: string) => args.split(/\s+/).filter(Boolean);
 
 function parseObject(text: string, what: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new Error(`${what} is not valid JSON`);
-  }
+  // Bounded: a patch is merged recursively, and its depth must not be the sender's to choose.
+  const parsed = parseBoundedJson(text, DEFAULT_MAX_DEPTH);
+  if (!parsed.ok)
+    throw new Error(parsed.reason === 'too-deep' ? `${what} ${parsed.message}` : `${what} is not valid JSON`);
+  const value = parsed.value;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new Error(`${what} must be a JSON object`);
   }

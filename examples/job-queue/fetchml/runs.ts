@@ -1,3 +1,5 @@
+import { RequestError } from 'switchboard/protocol';
+import { DEFAULT_MAX_DEPTH, valueDepthExceeds } from 'switchboard/wire';
 import type { Annotation } from './protocol.js';
 
 /** What fetch_ml keeps about a run besides the job itself: notes, a narrative, how it was queued. */
@@ -27,8 +29,13 @@ export class RunBook {
     return run.annotations;
   }
 
-  /** Applies a JSON merge patch (RFC 7386): null deletes a key, objects merge, anything else replaces. */
+  /**
+   * Applies a JSON merge patch (RFC 7386): null deletes a key, objects merge, anything else replaces.
+   * The merge recurses as deep as the patch, so a patch deeper than DEFAULT_MAX_DEPTH is refused first.
+   */
   patchNarrative(jobId: string, patch: Record<string, unknown>): Record<string, unknown> {
+    if (valueDepthExceeds(patch, DEFAULT_MAX_DEPTH))
+      throw new RequestError('INVALID_INPUT', `patch nested deeper than ${DEFAULT_MAX_DEPTH} levels`);
     const run = this.of(jobId);
     run.narrative = mergePatch(run.narrative, patch) as Record<string, unknown>;
     return run.narrative;
