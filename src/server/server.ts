@@ -347,8 +347,21 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
       const feed = this.topics.broker.subscribe(userFeedKey(userId), (publication) => {
         const push = publication.payload as { origin: string; event: string; payload: unknown };
         if (push.origin === this.nodeId) return;
-        const frame = this.runtime.wire.encode({ type: 'event', event: push.event, payload: push.payload });
-        if (frame !== null) for (const local of this.byUser.get(userId) ?? []) local.sendFrame(frame);
+        let frame: Frame | null;
+        try {
+          frame = this.runtime.wire.encode({ type: 'event', event: push.event, payload: push.payload });
+        } catch (error) {
+          // Validated and encoded on the node that pushed; a node on another wire may still fail.
+          this.runtime.logger.error('could not encode a push from another node', {
+            traceId: newTraceId(),
+            userId,
+            error,
+          });
+          return;
+        }
+        const recipients = this.byUser.get(userId) ?? [];
+        if (frame !== null)
+          for (const local of recipients) local.guarded('sending a push', () => local.sendFrame(frame));
       });
       feed.catch((error) =>
         this.runtime.logger.error('could not follow pushes for a user', { userId, error }),
