@@ -340,9 +340,7 @@ export class TopicHub {
       // A follower owed a `skipped` count (or one whose shared frame failed) gets a frame of its own.
       if (follower.unsent > 0 || frame === undefined) this.deliver(connection, follower, publication);
       else {
-        const shared = frame;
-        if (shared !== null)
-          connection.guarded('sending a publication', () => connection.sendFrame(shared, utf8));
+        if (frame !== null) sendGuarded(connection, frame, utf8);
         follower.last = publication;
       }
     }
@@ -424,7 +422,7 @@ export class TopicHub {
       return;
     }
     follower.unsent = 0;
-    if (frame !== null) connection.guarded('sending a publication', () => connection.sendFrame(frame));
+    if (frame !== null) sendGuarded(connection, frame);
   }
 
   private drop(connection: Connection, key: string): void {
@@ -445,6 +443,15 @@ export class TopicHub {
       .catch(() => {
         // The broker subscription never started or is already gone: nothing to stop.
       });
+  }
+}
+
+/** Sends on one connection; a fault there ends that connection, not the fan-out (no closure: this is the hot path). */
+function sendGuarded(connection: Connection, frame: Frame, utf8?: Uint8Array): void {
+  try {
+    connection.sendFrame(frame, utf8);
+  } catch (error) {
+    connection.fault('sending a publication', error);
   }
 }
 
