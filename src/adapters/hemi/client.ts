@@ -1,4 +1,5 @@
 import { WebSocket } from 'ws';
+import { CLOSE_CODES } from '../../protocol/close-codes.js';
 import { HEMI_CLOSE_CODES } from '../../wire/hemi/close-codes.js';
 import { errorOf, formatHemiError, type HemiError } from '../../wire/hemi/error.js';
 import { handshakeIds, SECP256K1_COMMANDS } from '../../wire/hemi/handshake.js';
@@ -26,8 +27,14 @@ export interface HemiClientOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** Dial again on its own after a lost connection (popm's connect loop); default false: the next call dials. */
   readonly autoReconnect?: boolean;
-  /** Messages that answer no pending call: notifications, server pings, replies to abandoned calls. */
+  /**
+   * Messages that answer no pending call: notifications, server pings, replies to abandoned calls.
+   * If it throws, the connection is closed with 1011 and pending calls fail with `DISCONNECTED`:
+   * the error ends that connection, never the process.
+   */
   readonly onMessage?: (message: HemiMessage) => void;
+  /** Deepest nesting of objects and arrays accepted in a server frame; default `DEFAULT_MAX_DEPTH` (64). */
+  readonly maxDepth?: number;
 }
 
 export interface HemiCallOptions {
@@ -267,7 +274,15 @@ export class HemiClient {
       socket.on('message', (data, isBinary) => {
         if (this.link !== link) return;
         const frame = isBinary ? new Uint8Array(data as Buffer) : (data as Buffer).toString('utf8');
-        this.receive(link, decodeHemiMessage(frame), fail);
+        try {
+          this.receive(link, decodeHemiMessage(frame, this.options.maxDepth), fail);
+        } catch (error) {
+          // A throwing onMessage (or any fault handling a frame) ends this connection, not the process.
+          link.socket.close(CLOSE_CODES.INTERNAL_ERROR.code, 'client failed handling a frame');
+          this.failAll(
+            new HemiClientError('DISCONNECTED', `handling a frame failed: ${(error as Error)?.message}`),
+          );
+        }
       });
       // 'error' is always followed by 'close', where the loss is handled; listening keeps it from throwing.
       socket.on('error', (error) => {

@@ -6,6 +6,8 @@
  * `id` is omitted when empty (Go `omitempty`); `payload` is always present and may be `null`.
  */
 
+import { DEFAULT_MAX_DEPTH, parseBoundedJson } from '../bounded-json.js';
+
 /** One Hemi message: the command it names, its id (empty for notifications) and its payload. */
 export interface HemiMessage {
   readonly command: string;
@@ -17,8 +19,11 @@ export interface HemiMessage {
 /** Why a frame is not a Hemi message. Never thrown: {@link decodeHemiMessage} returns it. */
 export interface HemiMessageError {
   readonly ok: false;
-  /** `binary`: a binary frame (Hemi only sends text); `malformed`: not a `{header, payload}` JSON object. */
-  readonly reason: 'binary' | 'malformed';
+  /**
+   * `binary`: a binary frame (Hemi only sends text); `malformed`: not a `{header, payload}` JSON
+   * object; `too-deep`: objects and arrays nested past the decoder's `maxDepth`, refused unparsed.
+   */
+  readonly reason: 'binary' | 'malformed' | 'too-deep';
   readonly message: string;
 }
 
@@ -37,16 +42,23 @@ export function encodeHemiMessage(message: HemiMessage): string {
   return `{"header":{"command":${JSON.stringify(message.command)}${id}},"payload":${payload}}`;
 }
 
-/** Reads one frame; never throws. Unknown fields are ignored, as Go's decoder does. */
-export function decodeHemiMessage(frame: string | Uint8Array): HemiDecoded {
+/**
+ * Reads one frame; never throws. Unknown fields are ignored, as Go's decoder does. A frame nested
+ * deeper than `maxDepth` (the envelope counts as one level) is refused before it is parsed.
+ */
+export function decodeHemiMessage(
+  frame: string | Uint8Array,
+  maxDepth: number = DEFAULT_MAX_DEPTH,
+): HemiDecoded {
   if (typeof frame !== 'string')
     return { ok: false, reason: 'binary', message: 'binary frame on the Hemi wire' };
-  let value: unknown;
-  try {
-    value = JSON.parse(frame);
-  } catch (error) {
-    return malformed(`malformed JSON: ${(error as Error).message}`);
+  const parsed = parseBoundedJson(frame, maxDepth);
+  if (!parsed.ok) {
+    return parsed.reason === 'too-deep'
+      ? { ok: false, reason: 'too-deep', message: parsed.message }
+      : malformed(`malformed JSON: ${parsed.message.replace(/^not JSON: /, '')}`);
   }
+  const value = parsed.value;
   if (!isObject(value)) return malformed('a message must be a JSON object');
   const header = value.header;
   if (!isObject(header)) return malformed('field "header" must be an object');

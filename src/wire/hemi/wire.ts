@@ -1,4 +1,5 @@
 import type { Protocol } from '../../protocol/define.js';
+import { DEFAULT_MAX_DEPTH } from '../bounded-json.js';
 import type { Decoded, Frame, WireError, WireFormat } from '../format.js';
 import type { CallId, ErrorMessage, Message } from '../message.js';
 import { type HemiCommandNames, hemiCommandNames } from './commands.js';
@@ -43,6 +44,11 @@ export interface HemiWireOptions {
    * `anonymous()`) and sends the initial ping at once, and a `secp256k1-*` frame is an unknown command.
    */
   readonly handshake?: 'secp256k1' | 'none';
+  /**
+   * Deepest nesting of objects and arrays a frame may have, the envelope included (default
+   * `DEFAULT_MAX_DEPTH`, 64). A deeper frame is refused unparsed, as any invalid command: close 4102.
+   */
+  readonly maxDepth?: number;
 }
 
 /** The Hemi wire, and the names it gives the protocol's commands. */
@@ -64,6 +70,7 @@ export function hemiWire(options: HemiWireOptions): HemiWire {
   const now = options.now ?? Date.now;
   const secp256k1 = (options.handshake ?? 'secp256k1') === 'secp256k1';
   const seconds = () => Math.floor(now() / 1000);
+  const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
 
   const frame = (command: string, id: CallId, payload: unknown): string =>
     encodeHemiMessage({ command, id: String(id), payload });
@@ -165,7 +172,7 @@ export function hemiWire(options: HemiWireOptions): HemiWire {
   }
 
   function decode(input: Frame): Decoded {
-    const read = decodeHemiMessage(input);
+    const read = decodeHemiMessage(input, maxDepth);
     if (!read.ok) {
       return read.reason === 'binary'
         ? { ok: false, error: { code: 'UNSUPPORTED_FRAME', message: read.message } }
