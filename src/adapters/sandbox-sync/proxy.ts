@@ -1,9 +1,9 @@
 import type { IncomingMessage } from 'node:http';
-import { type RawData, WebSocket } from 'ws';
+import { WebSocket } from 'ws';
 import { type Logger, silentLogger } from '../../server/logger.js';
+import { DEFAULT_MAX_DEPTH } from '../../wire/bounded-json.js';
 import {
   type DecodedFrame,
-  decodeFrame,
   encodeFrame,
   type Frame,
   type FrameError,
@@ -24,6 +24,7 @@ import {
   isEmptyClusterConfig,
 } from './cluster-config.js';
 import { syncUrl } from './dial-url.js';
+import { faultTolerantLogger, handleInOrder } from './guard.js';
 import { MemoryKeyStore, type ProxyKeyStore } from './key-store.js';
 import {
   MemoryTemplateStore,
@@ -64,6 +65,9 @@ export interface SyncProxyOptions {
   readonly readTimeoutMs?: number;
   readonly handshakeTimeoutMs?: number;
   readonly maxPayload?: number;
+  /** Deepest nesting of objects and arrays a message may have (default 64); a deeper one is rejected unparsed. */
+  readonly maxDepth?: number;
+  /** Where faults go; a logger that throws loses its line, never the link. */
   readonly logger?: Logger;
 }
 
@@ -110,6 +114,7 @@ export class SyncProxy {
 
   private readonly options: SyncProxyOptions;
   private readonly logger: Logger;
+  private readonly maxDepth: number;
   private readonly registry = new Map<string, ClusterLink>();
   private readonly dialing = new Map<string, WebSocket>();
   private readonly listeners = new Set<(event: ProxyEvent) => void>();
@@ -119,7 +124,8 @@ export class SyncProxy {
     this.options = options;
     this.keys = options.keys === undefined ? new MemoryKeyStore() : options.keys;
     this.templates = options.templates === undefined ? new MemoryTemplateStore() : options.templates;
-    this.logger = options.logger ?? silentLogger;
+    this.logger = faultTolerantLogger(options.logger ?? silentLogger);
+    this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
   }
 
   /** Dials every cluster now, then every `redialIntervalMs` those not connected. */
@@ -276,16 +282,18 @@ export class SyncProxy {
 
     // The snapshots go first; Worker frames that arrive meanwhile wait their turn, as in the
     // origin, whose read loop starts only after the snapshots are written.
-    let queue = this.sendSnapshots(link).catch((error: unknown) =>
-      this.logger.error('snapshots failed', { clusterId, error }),
+    handleInOrder(
+      {
+        ws,
+        logger: this.logger,
+        fields: { clusterId },
+        maxDepth: this.maxDepth,
+        handle: (decoded) => this.handleWorkerFrame(link, decoded),
+      },
+      this.sendSnapshots(link).catch((error: unknown) =>
+        this.logger.error('snapshots failed', { clusterId, error }),
+      ),
     );
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      const decoded = decodeFrame(isBinary ? toBytes(data) : data.toString());
-      // Never rejects: a failure is logged, and the frames after it are still handled.
-      queue = queue
-        .then(() => this.handleWorkerFrame(link, decoded))
-        .catch((error: unknown) => this.logger.error('frame handling failed', { clusterId, error }));
-    });
     ws.on('error', (error) => this.logger.error('read error from cluster', { clusterId, error }));
     ws.once('close', (code) => {
       clearTimeout(deadline);
@@ -597,9 +605,4 @@ function globalTemplate(frame: Frame): SandboxTemplate | string {
       labels: { ...template.metadata?.labels, [SYNC_SOURCE_LABEL]: SYNC_SOURCE_GLOBAL },
     },
   };
-}
-
-function toBytes(data: RawData): Uint8Array {
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
 }

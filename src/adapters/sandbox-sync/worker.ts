@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server as HttpServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { type Logger, silentLogger } from '../../server/logger.js';
 import type { UpgradeRefusal, VerifyUpgrade } from '../../transport/socket.js';
+import { DEFAULT_MAX_DEPTH } from '../../wire/bounded-json.js';
 import {
   type DecodedFrame,
-  decodeFrame,
   encodeFrame,
   type Frame,
   type FrameError,
@@ -31,6 +31,7 @@ import {
   SyncRequestError,
   SyncTimeoutError,
 } from './errors.js';
+import { faultTolerantLogger, handleInOrder } from './guard.js';
 import { MemoryKeyStore, type WorkerKeyStore } from './key-store.js';
 import {
   MemoryTemplateStore,
@@ -62,6 +63,9 @@ export interface SyncWorkerOptions {
   readonly readTimeoutMs?: number;
   readonly requestTimeoutMs?: number;
   readonly maxPayload?: number;
+  /** Deepest nesting of objects and arrays a message may have (default 64); a deeper one is rejected unparsed. */
+  readonly maxDepth?: number;
+  /** Where faults go; a logger that throws loses its line, never the link. */
   readonly logger?: Logger;
 }
 
@@ -137,6 +141,7 @@ export class SyncWorker {
 
   private readonly wss: WebSocketServer;
   private readonly logger: Logger;
+  private readonly maxDepth: number;
   private readonly readTimeoutMs: number;
   private readonly requestTimeoutMs: number;
   private readonly pending = new Map<string, Pending>();
@@ -152,7 +157,8 @@ export class SyncWorker {
     this.clusterConfig =
       options.clusterConfig === undefined ? new MemoryClusterConfigSink() : options.clusterConfig;
     this.verifyUpgrade = verifySyncToken(options.token);
-    this.logger = options.logger ?? silentLogger;
+    this.logger = faultTolerantLogger(options.logger ?? silentLogger);
+    this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
     this.readTimeoutMs = options.readTimeoutMs ?? WORKER_DEFAULTS.readTimeoutMs;
     this.requestTimeoutMs = options.requestTimeoutMs ?? WORKER_DEFAULTS.requestTimeoutMs;
     // The origin's upgrader accepts any Origin; ws checks none unless told to.
@@ -349,19 +355,18 @@ export class SyncWorker {
     });
     // Frames are handled one after another, in arrival order, as the origin's read loop does:
     // a key_sync pushed before a key_create_resp is applied before the request resolves.
-    let queue = Promise.resolve();
-    ws.on('message', (data: RawData, isBinary: boolean) => {
-      const decoded = decodeFrame(isBinary ? toBytes(data) : data.toString());
-      // Never rejects: a failure is logged, and the frames after it are still handled.
-      queue = queue
-        .then(() => this.handleIncoming(connId, decoded))
-        .catch((error: unknown) => this.logger.error('sync frame handling failed', { connId, error }));
+    const received = handleInOrder({
+      ws,
+      logger: this.logger,
+      fields: { connId },
+      maxDepth: this.maxDepth,
+      handle: (decoded) => this.handleIncoming(connId, decoded),
     });
     ws.on('error', (error) => this.logger.error('ws-proxy sync read error', { connId, error }));
     ws.once('close', () => {
       clearTimeout(deadline);
       this.sockets.delete(ws);
-      void queue.then(() => this.onDisconnect(connId));
+      void received().then(() => this.onDisconnect(connId));
     });
   }
 
@@ -531,9 +536,4 @@ function pathOf(request: IncomingMessage): string {
   const url = request.url ?? '/';
   const query = url.indexOf('?');
   return query === -1 ? url : url.slice(0, query);
-}
-
-function toBytes(data: RawData): Uint8Array {
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
 }

@@ -1,11 +1,12 @@
+import { DEFAULT_MAX_DEPTH, parseBoundedJson } from '../bounded-json.js';
 import { FIELD_ORDER, type Frame, type FrameFields, type SnapshotItem, STRING_FIELDS } from './frame.js';
 import { isFrameType } from './frame-types.js';
 
 /** Why a sync frame could not be decoded. Never thrown: `decodeFrame` returns it. */
 export interface FrameError {
   /**
-   * `BAD_FRAME`: not JSON, not an object, or a field of the wrong JSON type (Go's `ReadJSON` would
-   * fail on it); `UNKNOWN_TYPE`: a well-formed frame whose `type` this protocol does not define
+   * `BAD_FRAME`: not JSON, nested deeper than the decoder's `maxDepth`, not an object, or a field of
+   * the wrong JSON type (Go's `ReadJSON` would fail on it); `UNKNOWN_TYPE`: a well-formed frame whose `type` this protocol does not define
    * (the ws-proxy logs and ignores those).
    */
   readonly code: 'BAD_FRAME' | 'UNKNOWN_TYPE';
@@ -100,15 +101,26 @@ const utf8 = new TextDecoder('utf-8');
  * `FrameError`. Binary messages are read as UTF-8 JSON too, since Go's `ReadJSON` accepts both.
  * Zero values are dropped, so `decodeFrame(encodeFrame(f))` gives `f` back without them, and
  * unknown keys are ignored, as Go does.
+ *
+ * A message whose objects and arrays nest deeper than `maxDepth` (the frame itself is one level) is
+ * refused before it is parsed (ours: Go's decoder allows 10,000 levels): `templateFull` and
+ * `configSnapshot` are stored and re-encoded whole, and a value too deep to encode would poison
+ * every snapshot after it.
  */
-export function decodeFrame(message: string | Uint8Array): DecodedFrame {
+export function decodeFrame(
+  message: string | Uint8Array,
+  maxDepth: number = DEFAULT_MAX_DEPTH,
+): DecodedFrame {
   const text = typeof message === 'string' ? message : utf8.decode(message);
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    return bad(`malformed JSON: ${(error as Error).message}`);
+  const parsed = parseBoundedJson(text, maxDepth);
+  if (!parsed.ok) {
+    return bad(
+      parsed.reason === 'too-deep'
+        ? parsed.message
+        : `malformed JSON: ${parsed.message.replace(/^not JSON: /, '')}`,
+    );
   }
+  const value = parsed.value;
   if (!isObject(value)) return bad('a frame must be a JSON object');
   const read = readFields(value, 0);
   if (!read.ok) return bad(read.message, read.id);

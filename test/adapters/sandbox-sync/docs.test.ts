@@ -1,5 +1,6 @@
 import { expect, test } from 'vitest';
 import { PROXY_DEFAULTS, WORKER_DEFAULTS } from '../../../src/adapters/sandbox-sync/index.js';
+import { DEFAULT_MAX_DEPTH } from '../../../src/wire/bounded-json.js';
 import { table } from '../../wire/sandbox-sync/doc-table.js';
 
 test('the timings table matches the defaults of both ends', () => {
@@ -15,4 +16,10 @@ test('the timings table matches the defaults of both ends', () => {
   ];
   expect(rows).toEqual(expected);
   expect(WORKER_DEFAULTS.maxPayload).toBe(PROXY_DEFAULTS.maxPayload);
+});
+
+test('the hostile-input table states the maxDepth default and what a deeper message gets', () => {
+  expect(table('## Hostile input')).toEqual([
+    ['maxDepth', String(DEFAULT_MAX_DEPTH), 'dropped, rejected event BAD_FRAME (the link stays open)'],
+  ]);
 });
