@@ -1,5 +1,7 @@
+import { CLOSE_CODES } from '../../protocol/close-codes.js';
 import type { Connector, Socket } from '../../transport/socket.js';
 import { defaultConnector } from '../../transport/websocket.js';
+import { DEFAULT_MAX_DEPTH, parseBoundedJson } from '../../wire/bounded-json.js';
 import { errorCodeName } from '../../wire/fetchml/error-codes.js';
 import { apiKeyHash } from '../../wire/fetchml/key-hash.js';
 import type { OperationName, RequestFields } from '../../wire/fetchml/opcodes.js';
@@ -14,6 +16,8 @@ export interface FetchmlClientOptions {
   readonly apiKey: string;
   /** How to open the socket; default the platform's WebSocket (or `ws` on Node). */
   readonly connect?: Connector;
+  /** Deepest nesting `call` accepts in a data payload; default `DEFAULT_MAX_DEPTH` (64). */
+  readonly maxDepth?: number;
 }
 
 /** Fields of a request, without the key hash the client adds. */
@@ -36,6 +40,20 @@ export class FetchmlError extends Error {
   /** The error byte. */
   get code(): number {
     return this.packet.error_code;
+  }
+}
+
+/**
+ * A data or status packet whose payload is not JSON, or nests deeper than `maxDepth`; thrown by
+ * {@link unwrap} (and so by {@link FetchmlClient.call}) instead of the parser's own error.
+ */
+export class FetchmlPayloadError extends Error {
+  override readonly name = 'FetchmlPayloadError';
+  constructor(
+    readonly reason: 'too-deep' | 'invalid',
+    message: string,
+  ) {
+    super(message);
   }
 }
 
@@ -72,6 +90,7 @@ export class FetchmlClient {
   private constructor(
     private readonly socket: Socket,
     apiKey: string,
+    private readonly maxDepth: number,
   ) {
     this.keyHash = apiKeyHash(apiKey);
   }
@@ -80,7 +99,7 @@ export class FetchmlClient {
   static async connect(options: FetchmlClientOptions): Promise<FetchmlClient> {
     const connect = options.connect ?? (await defaultConnector());
     const socket = connect(options.url);
-    const client = new FetchmlClient(socket, options.apiKey);
+    const client = new FetchmlClient(socket, options.apiKey, options.maxDepth ?? DEFAULT_MAX_DEPTH);
     await new Promise<void>((resolve, reject) => {
       socket.listen({
         open: resolve,
@@ -104,7 +123,7 @@ export class FetchmlClient {
    * An error packet is thrown as a {@link FetchmlError}.
    */
   async call<Op extends OperationName>(operation: Op, fields: OperationFields<Op>): Promise<unknown> {
-    return unwrap(await this.request(operation, fields));
+    return unwrap(await this.request(operation, fields), this.maxDepth);
   }
 
   /** Sends any bytes as a request (tests send broken frames this way). */
@@ -186,7 +205,14 @@ export class FetchmlClient {
     }
     const { packet } = decoded;
     if (packet.type === 'status') {
-      for (const listener of this.statusListeners) listener(packet);
+      try {
+        for (const listener of this.statusListeners) listener(packet);
+      } catch (error) {
+        // A throwing listener ends this connection (1011), as a fault handling a frame does on the
+        // server: it must not leave the socket's message handler and end the process.
+        this.fail(new Error(`a status listener threw: ${(error as Error)?.message}`));
+        this.socket.close(CLOSE_CODES.INTERNAL_ERROR.code, 'client failed handling a frame');
+      }
       return;
     }
     if (packet.type === 'log' || packet.type === 'progress') {
@@ -205,21 +231,27 @@ export class FetchmlClient {
   }
 }
 
-/** A data packet's JSON, a success packet's message; throws a FetchmlError for an error packet. */
-export function unwrap(packet: Packet): unknown {
+/**
+ * A data packet's JSON, a success packet's message; throws a FetchmlError for an error packet, and a
+ * FetchmlPayloadError for a payload that is not JSON or nests deeper than `maxDepth` (default 64).
+ */
+export function unwrap(packet: Packet, maxDepth: number = DEFAULT_MAX_DEPTH): unknown {
   if (packet.type === 'error') throw new FetchmlError(packet);
   if (packet.type === 'success') return packet.message;
-  if (packet.type === 'data' || packet.type === 'status')
-    return JSON.parse(new TextDecoder().decode(packet.payload));
+  if (packet.type === 'data' || packet.type === 'status') {
+    const parsed = parseBoundedJson(new TextDecoder().decode(packet.payload), maxDepth);
+    if (!parsed.ok) throw new FetchmlPayloadError(parsed.reason, `${packet.type} payload ${parsed.message}`);
+    return parsed.value;
+  }
   return packet;
 }
 
 function parseDetails(text: string): FetchmlError['details'] {
-  try {
-    const value = JSON.parse(text) as unknown;
-    return typeof value === 'object' && value !== null ? (value as FetchmlError['details']) : {};
-  } catch {
-    // Details are free text on servers other than ours.
-    return {};
-  }
+  const parsed = parseBoundedJson(text, DEFAULT_MAX_DEPTH);
+  // Details are free text on servers other than ours; a deep or unreadable one says nothing.
+  if (!parsed.ok) return {};
+  const value = parsed.value;
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as FetchmlError['details'])
+    : {};
 }

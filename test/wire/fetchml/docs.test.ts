@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { jobQueueBinding } from '../../../examples/job-queue/fetchml/binding.js';
+import { DEFAULT_MAX_DEPTH } from '../../../src/wire/bounded-json.js';
 import { ERROR_CODES, SEED_ERROR_CODES } from '../../../src/wire/fetchml/error-codes.js';
 import {
   hexByte,
@@ -57,4 +58,14 @@ describe('docs/wire-fetchml.md tables match the code', () => {
       ]),
     );
   });
+});
+
+test('the hostile-input table states the JSON maxDepth default and the answer a deeper field gets', () => {
+  expect(docTable('wire-fetchml.md', '## Hostile input')).toEqual([
+    [
+      '`maxDepth` of JSON fields (the demo binding)',
+      String(DEFAULT_MAX_DEPTH),
+      `error packet ${hexByte(ERROR_CODES.INVALID_REQUEST)} \`INVALID_REQUEST\`, details \`{"code":"BAD_MESSAGE"}\`; the connection stays open`,
+    ],
+  ]);
 });
