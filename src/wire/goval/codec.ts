@@ -1,4 +1,5 @@
 import { create, fromBinary, type MessageInitShape, toBinary } from '@bufbuild/protobuf';
+import { DEFAULT_MAX_DEPTH } from '../bounded-json.js';
 import { type Command, CommandSchema } from './gen/api_pb.js';
 
 /** One of `Command`'s bodies, as the generated code has it: `{ case: 'ok', value: {...} }`. */
@@ -26,9 +27,6 @@ export type DecodedCommand =
   | { readonly ok: true; readonly command: Command }
   | { readonly ok: false; readonly message: string };
 
-/** Nesting deeper than goval ever sends (VCRLog holds Commands) is refused rather than walked. */
-const MAX_DEPTH = 32;
-
 /** Encodes one `api.Command` (protobuf, as goval's `Command.encode(cmd).finish()`). */
 export function encodeCommand(init: CommandInit): Uint8Array {
   const command = create(CommandSchema, {
@@ -40,12 +38,18 @@ export function encodeCommand(init: CommandInit): Uint8Array {
   return toBinary(CommandSchema, command);
 }
 
-/** Decodes one `api.Command`; never throws: malformed protobuf comes back as a message. */
-export function decodeCommand(bytes: Uint8Array): DecodedCommand {
+/**
+ * Decodes one `api.Command`; never throws: malformed protobuf comes back as a message. Messages
+ * nested deeper than `maxDepth` (the Command is level 1; each VCRLog entry holding a Command adds 3)
+ * are refused, and so are unknown fields opening groups nested past what is left of it: protobuf-es
+ * counts both in `recursionLimit` before it recurses. api.proto has no `google.protobuf.Value`/
+ * `Struct`, so no field nests without a message level.
+ */
+export function decodeCommand(bytes: Uint8Array, maxDepth: number = DEFAULT_MAX_DEPTH): DecodedCommand {
   try {
     return {
       ok: true,
-      command: fromBinary(CommandSchema, bytes, { readUnknownFields: false, recursionLimit: MAX_DEPTH }),
+      command: fromBinary(CommandSchema, bytes, { readUnknownFields: false, recursionLimit: maxDepth }),
     };
   } catch (error) {
     // protobuf-es throws on truncated input, bad wire types and overflows; all mean "not a Command".

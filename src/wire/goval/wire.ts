@@ -1,4 +1,5 @@
 import { CLOSE_CODES } from '../../protocol/close-codes.js';
+import { DEFAULT_MAX_DEPTH } from '../bounded-json.js';
 import type { Decoded, Frame, WireError, WireFormat } from '../format.js';
 import type { CallId, ErrorMessage, Message } from '../message.js';
 import { GOVAL_CLOSE_CODES } from './close-codes.js';
@@ -43,6 +44,11 @@ export interface GovalWireOptions {
    * {@link govalServiceMappings}. Two services may not claim the same body kind.
    */
   readonly services?: Readonly<Record<string, GovalServiceMapping>>;
+  /**
+   * Deepest nesting of protobuf messages a frame may have (default `DEFAULT_MAX_DEPTH`, 64); a
+   * deeper frame is refused as any undecodable frame is: `BAD_MESSAGE`, answered with an `error` body.
+   */
+  readonly maxDepth?: number;
 }
 
 /**
@@ -68,6 +74,7 @@ type OnChannel = { readonly channel?: number };
 export function govalWire(options: GovalWireOptions = {}): WireFormat {
   const services = options.services ?? govalServiceMappings;
   const requests = indexRequests(services);
+  const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
   // Numbers the call ids of commands sent without a ref.
   let lastGeneratedId = 0;
 
@@ -167,7 +174,7 @@ export function govalWire(options: GovalWireOptions = {}): WireFormat {
     if (typeof data === 'string') {
       return { ok: false, error: { code: 'UNSUPPORTED_FRAME', message: 'text frame on the goval wire' } };
     }
-    const decoded = decodeCommand(data);
+    const decoded = decodeCommand(data, maxDepth);
     if (!decoded.ok) return fail(`not a goval Command: ${decoded.message}`);
     const { channel, ref, body } = decoded.command;
     if (ref.length > MAX_REF_LENGTH) return fail(`ref longer than ${MAX_REF_LENGTH} characters`);
