@@ -3,6 +3,7 @@ import { createServer, type Server as HttpServer, type IncomingMessage } from 'n
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { newTraceId } from '../../server/errors.js';
 import { type Logger, silentLogger } from '../../server/logger.js';
 import type { UpgradeRefusal, VerifyUpgrade } from '../../transport/socket.js';
 import { DEFAULT_MAX_DEPTH } from '../../wire/bounded-json.js';
@@ -195,10 +196,15 @@ export class SyncWorker {
         return;
       }
       // A plain GET to the route gets the same token checks, then the 400 an upgrader answers.
-      void this.verifyNow(request).then((refusal) => {
-        if (refusal) response.writeHead(refusal.status, { ...refusal.headers }).end(refusal.body ?? '');
-        else response.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Bad Request\n');
-      });
+      void this.verifyNow(request)
+        .then((refusal) => {
+          if (refusal) response.writeHead(refusal.status, { ...refusal.headers }).end(refusal.body ?? '');
+          else response.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Bad Request\n');
+        })
+        .catch((error: unknown) => {
+          this.logger.error('sync request failed', { traceId: newTraceId(), error });
+          response.destroy();
+        });
     });
     server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       if (pathOf(request) === SYNC_PATH && request.method === 'GET') {
@@ -222,13 +228,19 @@ export class SyncWorker {
   /** Runs the token checks, then upgrades. For servers that route upgrades themselves. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', (error) => this.logger.warn('sync upgrade socket error', { error }));
-    void this.verifyNow(request).then((refusal) => {
-      if (refusal) {
-        writeRefusal(socket, refusal);
-        return;
-      }
-      this.wss.handleUpgrade(request, socket, head, (ws) => this.onConnect(ws, request));
-    });
+    void this.verifyNow(request)
+      .then((refusal) => {
+        if (refusal) {
+          writeRefusal(socket, refusal);
+          return;
+        }
+        this.wss.handleUpgrade(request, socket, head, (ws) => this.onConnect(ws, request));
+      })
+      // A fault while upgrading one dial ends that socket: as a rejection nobody handles, it would end the process.
+      .catch((error: unknown) => {
+        this.logger.error('sync upgrade failed', { traceId: newTraceId(), error });
+        socket.destroy();
+      });
   }
 
   /** Closes the ws-proxy connections and the http server `listen` started. */
