@@ -126,6 +126,21 @@ describe('fetch_ml decoders against hostile frames', () => {
     );
   });
 
+  test('a narrative patch nested past maxDepth is refused the same way, before any merge', () => {
+    const narrative = GOLDEN.find((g) => g.operation === 'set_run_narrative')!;
+    const frame = encodeRequest('set_run_narrative', {
+      ...narrative.values,
+      patch: `{"summary":${nestedJson(DEFAULT_MAX_DEPTH)}}`,
+    } as never);
+    expect(wire.decode(frame)).toEqual({
+      ok: false,
+      error: {
+        code: 'BAD_MESSAGE',
+        message: `set_run_narrative: patch nested deeper than ${DEFAULT_MAX_DEPTH} levels`,
+      },
+    });
+  });
+
   test('prototype keys in tracking stay plain data', () => {
     const tracking = GOLDEN.find((g) => g.operation === 'queue_job_with_tracking')!;
     const frame = encodeRequest('queue_job_with_tracking', {
