@@ -21,7 +21,7 @@ import type { ChannelBinding } from './channels.js';
 import { dispatch } from './dispatch.js';
 import { newTraceId, toErrorMessage } from './errors.js';
 import type { ConnectionInfo } from './handlers.js';
-import { TokenBucket } from './rate-limit.js';
+import { MessageRate } from './message-rate.js';
 import { answerRecordingCommand, type Recording } from './recording.js';
 import type { Runtime } from './runtime.js';
 
@@ -55,7 +55,7 @@ export class Connection implements ConnectionInfo {
   private state: State = 'hello';
   private principalValue: Principal | undefined;
   private verifyChallenge: ((response: unknown) => AuthOutcome | Promise<AuthOutcome>) | undefined;
-  private readonly bucket: TokenBucket;
+  private readonly rate: MessageRate;
   private handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   private expiryTimer: ReturnType<typeof setTimeout> | undefined;
   /** The contract the hello carried, compared with ours once the peer is authenticated. */
@@ -67,11 +67,14 @@ export class Connection implements ConnectionInfo {
     readonly request: UpgradeRequest,
   ) {
     const { limits } = runtime;
-    this.bucket = new TokenBucket(limits.ratePerSecond, limits.rateBurst, Date.now());
+    this.rate = new MessageRate(limits.ratePerSecond, limits.rateBurst, Date.now());
+    // Until the welcome a peer is unknown: it may hold a much smaller frame than one welcomed.
+    socket.limitFrames?.(this.handshakeBytes);
     this.handshakeTimer = setTimeout(() => {
       const waitingFor = this.state === 'challenge' ? 'challenge response' : 'hello';
+      // Dropped, not closed politely: a peer that never said hello will not answer a close frame either.
       this.guarded('closing an unfinished handshake', () =>
-        this.close(
+        this.drop(
           CLOSE_CODES.HANDSHAKE_TIMEOUT.code,
           `no ${waitingFor} within ${limits.handshakeTimeoutMs} ms`,
         ),
@@ -237,14 +240,39 @@ export class Connection implements ConnectionInfo {
     }
   }
 
+  /**
+   * Sends the close frame and drops the socket at once, reading nothing more: for a peer that abuses
+   * the connection or never finished its handshake, whose answer is not worth waiting for.
+   */
+  private drop(code: number, reason: string): void {
+    if (this.state === 'closed') return;
+    this.close(code, reason);
+    this.socket.terminate();
+  }
+
+  /** The largest frame accepted before the welcome. */
+  private get handshakeBytes(): number {
+    return Math.min(this.runtime.limits.maxHandshakeBytes, this.runtime.limits.maxMessageBytes);
+  }
+
   private receive(frame: Frame): void {
     if (this.state === 'closed') return;
     const now = Date.now();
     this.lastSeenAt = now;
     this.lastMessageAt = now;
-    const debt = this.bucket.take(now);
-    if (debt > this.runtime.limits.rateBurst) {
-      this.close(CLOSE_CODES.RATE_LIMIT_ABUSE.code, 'kept sending past the rate limit', true);
+    const verdict = this.rate.admit(now);
+    // Past the rate limit and already told so: discarded unread, so a flood costs a token check per frame.
+    if (verdict === 'drop') return;
+    if (verdict === 'abuse') {
+      this.drop(CLOSE_CODES.RATE_LIMIT_ABUSE.code, 'kept sending past the rate limit');
+      return;
+    }
+    if (this.state !== 'open' && exceedsBytes(frame, this.handshakeBytes)) {
+      // The transport usually refuses such a frame itself (limitFrames); this holds for any transport.
+      this.drop(
+        CLOSE_CODES.MESSAGE_TOO_BIG.code,
+        `frame over ${this.handshakeBytes} bytes before the welcome`,
+      );
       return;
     }
     const decoded = this.decode(frame);
@@ -266,7 +294,7 @@ export class Connection implements ConnectionInfo {
     }
     const message = decoded.message;
     this.recording?.record('in', message, this.channelOf(message), frame);
-    if (this.state === 'open') this.receiveOpen(message, debt, now);
+    if (this.state === 'open') this.receiveOpen(message, verdict === 'refuse', now);
     else this.receiveHandshake(message);
   }
 
@@ -281,25 +309,26 @@ export class Connection implements ConnectionInfo {
     }
   }
 
-  private receiveOpen(message: Message, debt: number, now: number): void {
+  /** `limited`: the frame came past the rate limit, and requests in it are answered RATE_LIMITED. */
+  private receiveOpen(message: Message, limited: boolean, now: number): void {
     switch (message.type) {
       case 'call':
-        if (debt > 0) this.rateLimited(message.id);
+        if (limited) this.rateLimited(message.id);
         else if (message.command.startsWith('$vcr.')) answerRecordingCommand(this, message);
         else dispatch(this, message);
         return;
       case 'subscribe':
       case 'publish':
       case 'unsubscribe':
-        if (debt > 0) this.rateLimited(message.id);
+        if (limited) this.rateLimited(message.id);
         else this.topicRequest(message);
         return;
       case 'reauth':
-        if (debt > 0) this.rateLimited(message.id);
+        if (limited) this.rateLimited(message.id);
         else this.guarded('refreshing credentials', () => this.reauthenticate(message));
         return;
       case 'open':
-        if (debt > 0) this.rateLimited(message.id);
+        if (limited) this.rateLimited(message.id);
         else this.guarded('opening a channel', () => this.runtime.channels.open(this, message));
         return;
       case 'closeChannel':
@@ -314,7 +343,7 @@ export class Connection implements ConnectionInfo {
         this.inFlight.get(message.id)?.abort(new RequestError('CANCELLED', 'cancelled by the caller'));
         return;
       case 'ping':
-        if (debt === 0)
+        if (!limited)
           this.send({
             type: 'pong',
             ts: message.ts,
@@ -381,12 +410,13 @@ export class Connection implements ConnectionInfo {
   }
 
   private rateLimited(id: CallId): void {
+    this.rate.refused();
     this.send({
       type: 'error',
       id,
       code: 'RATE_LIMITED',
       message: `more than ${this.runtime.limits.ratePerSecond} messages per second`,
-      data: { retryAfterMs: this.bucket.retryAfterMs() },
+      data: { retryAfterMs: this.rate.retryAfterMs() },
     });
   }
 
@@ -502,10 +532,16 @@ export class Connection implements ConnectionInfo {
         return;
       }
     }
+    const refusal = this.runtime.admitPrincipal(this, principal.id);
+    if (refusal) {
+      this.close(CLOSE_CODES.TOO_MANY_CONNECTIONS.code, refusal);
+      return;
+    }
     clearTimeout(this.handshakeTimer);
     this.handshakeTimer = undefined;
     this.principalValue = principal;
     this.state = 'open';
+    this.socket.limitFrames?.(this.runtime.limits.maxMessageBytes);
     const { limits, protocol } = this.runtime;
     this.send({
       type: 'welcome',
@@ -539,6 +575,8 @@ export class Connection implements ConnectionInfo {
   }
 
   private closedBySocket(code: number, reason: string): void {
+    // Counts first, so that onDisconnect already sees the connection's place given back.
+    this.runtime.released(this);
     if (this.state !== 'closed') this.finish(code, reason);
   }
 
@@ -570,4 +608,10 @@ function contractMismatch(client: unknown, server: Contract, maxDepth: number): 
   if (!isContract(client)) return 'malformed contract in the hello';
   const report = compareContracts(client, server, { ...DEFAULT_CONTRACT_BOUNDS, maxDepth });
   return report.compatible ? undefined : `incompatible contract: ${report.breaking[0]!.message}`;
+}
+
+/** Whether a frame is longer than `limit` bytes; the exact UTF-8 length is counted only when it could be. */
+function exceedsBytes(frame: Frame, limit: number): boolean {
+  if (typeof frame !== 'string') return frame.byteLength > limit;
+  return frame.length * 3 > limit && Buffer.byteLength(frame) > limit;
 }

@@ -42,6 +42,21 @@ export interface Limits {
   readonly defaultCallTimeoutMs: number;
   /** How long `close()` lets running calls finish before aborting them. */
   readonly shutdownGraceMs: number;
+  /** Largest frame accepted before the welcome (hello, challenge response); a larger one closes with 1009. */
+  readonly maxHandshakeBytes: number;
+  /** Connections upgraded but not yet welcomed, server-wide; one more upgrade is refused with HTTP 503. */
+  readonly maxPendingHandshakes: number;
+  /**
+   * Connections open at once from one remote address (handshakes included); one more upgrade is
+   * refused with HTTP 429. Behind a proxy every peer has the proxy's address: raise it, or `Infinity`.
+   */
+  readonly maxConnectionsPerAddress: number;
+  /** New connections per second from one remote address (as a bucket of this many); past it, HTTP 429 with Retry-After. */
+  readonly connectRatePerAddress: number;
+  /** Connections open at once for one principal; one more is closed with 4203 once authenticated. */
+  readonly maxConnectionsPerPrincipal: number;
+  /** New connections per second for one principal (as a bucket of this many); past it, close 4203 once authenticated. */
+  readonly connectRatePerPrincipal: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -60,4 +75,10 @@ export const DEFAULT_LIMITS: Limits = {
   maxDepth: DEFAULT_MAX_DEPTH,
   defaultCallTimeoutMs: 30_000,
   shutdownGraceMs: 10_000,
+  maxHandshakeBytes: 64 * 1024,
+  maxPendingHandshakes: 1024,
+  maxConnectionsPerAddress: 256,
+  connectRatePerAddress: 32,
+  maxConnectionsPerPrincipal: 64,
+  connectRatePerPrincipal: 16,
 };

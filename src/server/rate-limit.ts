@@ -18,14 +18,31 @@ export class TokenBucket {
 
   /** Takes one token. Returns 0 when granted, else how many messages over the limit the caller is. */
   take(now: number): number {
-    this.tokens = Math.min(
-      this.burst,
-      this.tokens + (Math.max(0, now - this.updatedAt) * this.ratePerSecond) / 1000,
-    );
-    // A clock that steps back (NTP) refills nothing, and is not charged as negative time either.
-    this.updatedAt = Math.max(this.updatedAt, now);
+    this.refill(now);
     this.tokens -= 1;
     return this.tokens >= 0 ? 0 : -this.tokens;
+  }
+
+  /** Takes one token if one is there; a refusal costs nothing (nor deepens any debt). */
+  tryTake(now: number): boolean {
+    this.refill(now);
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  /** Whether the bucket is back at its burst: it then remembers nothing and can be forgotten. */
+  isFull(now: number): boolean {
+    this.refill(now);
+    return this.tokens >= this.burst;
+  }
+
+  private refill(now: number): void {
+    const elapsed = now - this.updatedAt;
+    // Only when time passed: an Infinity rate (a limit turned off) times 0 ms would be NaN.
+    if (elapsed > 0) this.tokens = Math.min(this.burst, this.tokens + (elapsed * this.ratePerSecond) / 1000);
+    // A clock that steps back (NTP) refills nothing, and is not charged as negative time either.
+    this.updatedAt = Math.max(this.updatedAt, now);
   }
 
   /** Milliseconds until one token is available again. */

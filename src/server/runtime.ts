@@ -40,6 +40,13 @@ export interface Runtime {
   /** Called when a connection completes its handshake, and when it closes. */
   opened(connection: Connection): void;
   closed(connection: Connection, code: number, reason: string): void;
+  /** Called once when a connection's socket is gone, whatever state it was in. */
+  released(connection: Connection): void;
+  /**
+   * Called when a connection has authenticated, before its welcome: a reason to refuse it (the
+   * principal is over its connection limits, close 4203), or undefined to let it open.
+   */
+  admitPrincipal(connection: Connection, principalId: string): string | undefined;
   /** Called each time a call finishes, so shutdown can tell when nothing runs any more. */
   settled(): void;
 }

@@ -24,6 +24,7 @@ import { wsServerTransport } from '../transport/ws-server.js';
 import { DEFAULT_MAX_DEPTH } from '../wire/bounded-json.js';
 import type { Frame, WireFormat } from '../wire/format.js';
 import { jsonWire, jsonWireFormat } from '../wire/json.js';
+import { Admission, type Ticket } from './admission.js';
 import { anonymous } from './auth/anonymous.js';
 import type { Authenticator } from './auth/authenticator.js';
 import { ChannelHub } from './channels.js';
@@ -105,6 +106,9 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
   private readonly channels: ChannelHub;
   private closing: Promise<void> | undefined;
   private idle: (() => void) | undefined;
+  private readonly admission: Admission;
+  /** Each accepted connection's place in the admission counts. */
+  private readonly tickets = new WeakMap<Connection, Ticket>();
 
   /** @internal use {@link createServer} */
   constructor(
@@ -113,6 +117,7 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
     readonly limits: Limits,
   ) {
     const server = this;
+    this.admission = new Admission(limits);
     this.runtime = {
       protocol: options.protocol,
       get contract() {
@@ -142,6 +147,14 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
       recording: { inBand: options.recording?.inBand ?? false, maxEntries: options.recording?.maxEntries },
       opened: (connection) => this.register(connection),
       closed: (connection, code, reason) => this.unregister(connection, code, reason),
+      released: (connection) => {
+        const ticket = this.tickets.get(connection);
+        if (ticket) this.admission.release(ticket);
+      },
+      admitPrincipal: (connection, principalId) => {
+        const ticket = this.tickets.get(connection);
+        return ticket && this.admission.admitPrincipal(ticket, principalId, Date.now());
+      },
       settled: () => {
         if (this.idle && this.runningCalls() === 0) this.idle();
       },
@@ -168,7 +181,23 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
       socket.close(CLOSE_CODES.SERVICE_RESTART.code, 'server shutting down');
       return;
     }
-    new Connection(this.runtime, socket, request);
+    const ticket = this.admission.accept(request.remoteAddress, Date.now());
+    if (!ticket) {
+      socket.close(CLOSE_CODES.TRY_AGAIN_LATER.code, 'over a connection limit');
+      socket.terminate();
+      return;
+    }
+    this.tickets.set(new Connection(this.runtime, socket, request), ticket);
+  }
+
+  /**
+   * @internal Runs before each upgrade: the connection limits first (cheap, and they must hold
+   * whatever the application's check does), then the application's `verifyUpgrade`.
+   */
+  verifyUpgrade(request: UpgradeRequest): ReturnType<VerifyUpgrade> {
+    return (
+      this.admission.checkUpgrade(request.remoteAddress, Date.now()) ?? this.options.verifyUpgrade?.(request)
+    );
   }
 
   /** The port listened on, when the server listens on one. */
@@ -338,6 +367,8 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
   }
 
   private register(connection: Connection): void {
+    const ticket = this.tickets.get(connection);
+    if (ticket) this.admission.welcomed(ticket);
     this.connections.set(connection.id, connection);
     const userId = connection.principal.id;
     const set = this.byUser.get(userId) ?? new Set();
@@ -397,6 +428,7 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
       this.runtime.logger.warn('could not renew presence', { error });
     });
     const now = Date.now();
+    this.admission.prune(now);
     const { heartbeatTimeoutMs, idleTimeoutMs } = this.limits;
     for (const connection of this.connections.values()) {
       if (now - connection.lastSeenAt > heartbeatTimeoutMs) {
@@ -466,7 +498,10 @@ export async function createServer<P extends Protocol<any>>(options: ServerOptio
       : undefined);
   if (!transport) throw new TypeError('createServer needs one of: port, server, transport');
   const server = new Server(options, transport, limits);
-  await transport.start((socket, request) => server.accept(socket, request), options.verifyUpgrade);
+  await transport.start(
+    (socket, request) => server.accept(socket, request),
+    (request) => server.verifyUpgrade(request),
+  );
   return server;
 }
 

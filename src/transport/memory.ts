@@ -52,6 +52,13 @@ export class MemorySocket implements Socket {
 
   terminate(): void {
     if (this.closed) return;
+    if (this.closing) {
+      // A close frame already went out, as ws would have written it before dropping the socket:
+      // the peer still gets it, and this end reads nothing more.
+      for (let i = this.inbox.length - 1; i >= 0; i--)
+        if (this.inbox[i]!.kind === 'message') this.inbox.splice(i, 1);
+      return;
+    }
     this.closing = this.peer.closing = true;
     this.inbox.length = this.peer.inbox.length = 0;
     this.inboxBytes = this.peer.inboxBytes = 0;

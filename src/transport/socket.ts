@@ -24,8 +24,16 @@ export interface Socket {
   close(code: number, reason?: string): void;
   /** Sends a WebSocket ping frame (with an optional payload, e.g. Buster's `[1]`), for wires that have no ping message of their own. Optional. */
   ping?(data?: Uint8Array): void;
-  /** Drops the connection without a closing handshake, for a peer that has stopped reading. */
+  /**
+   * Drops the connection without waiting for the peer's answer to a close frame already sent, and
+   * reads nothing more from it: for a peer that has stopped reading, or is not worth hearing out.
+   */
   terminate(): void;
+  /**
+   * Sets the largest frame accepted from now on; a larger one closes with 1009 as soon as its header
+   * arrives, before it is buffered. Optional: the server also checks whole frames itself.
+   */
+  limitFrames?(maxBytes: number): void;
   /** Bytes accepted by `send` but not yet handed to the network: how far the peer lags behind. */
   readonly bufferedAmount: number;
   listen(listener: SocketListener): void;
