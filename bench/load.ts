@@ -19,7 +19,7 @@ const tcpOf = (ws: unknown) => (ws as { _socket: import('node:net').Socket })._s
 
 export async function connect(contender: Contender, port: number): Promise<LoadClient> {
   if (contender === 'socket.io' || contender === 'socket.io-redis') return connectSocketIo(port);
-  if (contender === 'switchboard' || contender === 'switchboard-redis') return connectSwitchboard(port);
+  if (contender.startsWith('switchboard')) return connectSwitchboard(port);
   return connectWs(port);
 }
 

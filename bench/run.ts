@@ -10,7 +10,7 @@ import { connect, type LoadClient } from './load.js';
 import type { Contender } from './servers.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-/** `BENCH_ONLY=slow` (or rpc, fanout, memory, wire) runs one workload, for a quick look. */
+/** `BENCH_ONLY=slow` (or rpc, fanout, memory, flood, wire) runs one workload, for a quick look. */
 const ONLY = process.env.BENCH_ONLY;
 const runs = (workload: string) => ONLY === undefined || ONLY === workload;
 const RPC_SECONDS = Number(process.env.BENCH_RPC_SECONDS ?? 2);
@@ -214,6 +214,106 @@ async function slowConsumer(contender: Contender): Promise<SlowConsumerResult> {
   };
 }
 
+/** Seconds the witness is measured alone, then beside the flooder. */
+const FLOOD_SECONDS = Number(process.env.BENCH_FLOOD_SECONDS ?? 3);
+/** The witness starts a call at most this often: 500 per second, half the default `ratePerSecond`. */
+const WITNESS_INTERVAL_MS = 2;
+
+interface FloodResult {
+  aloneP50: number;
+  aloneP99: number;
+  besideP50: number;
+  besideP99: number;
+  /** The witness's round trips per second beside the flooder. */
+  besideRps: number;
+  /** The server's event-loop delay p99 (ms) and its CPU use (share of one core), alone and beside. */
+  aloneLoopP99: number;
+  besideLoopP99: number;
+  aloneCpu: number;
+  besideCpu: number;
+  flooderConnections: number;
+  flooderRefused: number;
+  flooderFrames: number;
+  flooderRateLimited: number;
+}
+
+/**
+ * A well-behaved client (one call in flight, paced under the rate limit) measured alone, then beside a
+ * flooder from the same address in its own process that sends calls unpaced after each handshake
+ * and reconnects the moment it is closed or refused. Switchboard keeps its default limits.
+ */
+async function flood(contender: 'switchboard-default-limits' | 'raw-ws'): Promise<FloodResult> {
+  const server = await startServer(contender);
+  const [witness] = await openClients(contender, server.port, 1);
+  const measure = async (seconds: number) => {
+    const latencies: number[] = [];
+    const end = performance.now() + seconds * 1000;
+    for (let n = 0; performance.now() < end; n++) {
+      const start = performance.now();
+      await witness!.call(n);
+      latencies.push(performance.now() - start);
+      // Well-behaved: at most one call per WITNESS_INTERVAL_MS, half the default rate limit.
+      const wait = start + WITNESS_INTERVAL_MS - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+    latencies.sort((a, b) => a - b);
+    return {
+      p50: percentile(latencies, 0.5),
+      p99: percentile(latencies, 0.99),
+      rps: latencies.length / seconds,
+    };
+  };
+  type Loop = { p99Ms: number };
+  const cpu = async () => (await server.request<{ micros: number }>({ type: 'cpu' }, 'cpu')).micros;
+  /** The witness measured, with the server's CPU and event-loop delay over the same seconds. */
+  const phase = async () => {
+    await server.request<Loop>({ type: 'loop-delay', reset: true }, 'loop-delay');
+    const [cpuBefore, started] = [await cpu(), performance.now()];
+    const witnessed = await measure(FLOOD_SECONDS);
+    const share = (await cpu()) - cpuBefore;
+    const loop = await server.request<Loop>({ type: 'loop-delay' }, 'loop-delay');
+    return { ...witnessed, loopP99: loop.p99Ms, cpu: share / 1000 / (performance.now() - started) };
+  };
+  await measure(0.5); // warm up the JIT on both sides
+  const alone = await phase();
+  const flooder = fork(new URL('./flooder.ts', import.meta.url).pathname, [contender, String(server.port)], {
+    execArgv: ['--import', 'tsx', '--conditions=source'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  await new Promise((resolve) => flooder.once('message', resolve));
+  const beside = await phase();
+  type Stats = {
+    connections: number;
+    refusedUpgrades: Record<string, number>;
+    framesSent: number;
+    rateLimited: number;
+  };
+  const stats = await new Promise<Stats>((resolve) => {
+    flooder.on('message', (m: { type: string } & Stats) => m.type === 'stats' && resolve(m));
+    flooder.send({ type: 'stats' });
+  });
+  flooder.kill('SIGKILL');
+  witness!.close();
+  server.stop();
+  return {
+    aloneP50: alone.p50,
+    aloneP99: alone.p99,
+    besideP50: beside.p50,
+    besideP99: beside.p99,
+    besideRps: beside.rps,
+    aloneLoopP99: alone.loopP99,
+    besideLoopP99: beside.loopP99,
+    aloneCpu: alone.cpu,
+    besideCpu: beside.cpu,
+    flooderConnections: stats.connections,
+    flooderRefused: Object.values(stats.refusedUpgrades).reduce((a, b) => a + b, 0),
+    flooderFrames: stats.framesSent,
+    flooderRateLimited: stats.rateLimited,
+  };
+}
+
+const FLOOD_CONTENDERS = ['switchboard-default-limits', 'raw-ws'] as const;
+
 interface MemoryResult {
   rssPerConnection: number;
   heapPerConnection: number;
@@ -332,6 +432,8 @@ for (let run = 1; run <= RUNS; run++) {
     record(`memory ${contender}`, { ...(await memory(contender)) });
   for (const contender of runs('slow') ? CONTENDERS : [])
     record(`slow ${contender}`, { ...(await slowConsumer(contender)) });
+  for (const contender of runs('flood') ? FLOOD_CONTENDERS : [])
+    record(`flood ${contender}`, { ...(await flood(contender)) });
   for (const format of runs('wire') ? (['switchboard.json', 'plain JSON envelope'] as const) : [])
     record(`wire ${format}`, { ...wire(format) });
 }
@@ -436,6 +538,26 @@ for (const contender of CONTENDERS) {
   const name = `slow ${contender}`;
   lines.push(
     `| ${contender} | ${cell(name, 'liveDeliveriesPerSecond')} | ${cell(name, 'heldMegabytes', 1)} | ${ratio(name, 'slow socket.io', 'liveDeliveriesPerSecond')} | ${ratio(name, 'slow socket.io', 'heldMegabytes')} |`,
+  );
+}
+lines.push(
+  '',
+  '## Flood',
+  '',
+  `A well-behaved client (one call in flight, at most ${1000 / WITNESS_INTERVAL_MS} per second) alone for ${FLOOD_SECONDS} s, then for ${FLOOD_SECONDS} s beside a flooder from the same address in its own process: it sends calls unpaced after each handshake and reconnects the moment it is closed or refused. Switchboard with its default limits; raw \`ws\` has none. Latency in ms.`,
+  '',
+);
+lines.push(
+  '| contender | p50 alone | p99 alone | p50 beside | p99 beside | p99 beside ÷ alone | witness RT/s beside | server loop delay p99 alone / beside | server CPU alone / beside | flooder connections | upgrades refused | frames sent | RATE_LIMITED received |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+);
+for (const contender of FLOOD_CONTENDERS) {
+  const name = `flood ${contender}`;
+  const p99Ratio = samples.has(name)
+    ? (stat(name, 'besideP99').median / stat(name, 'aloneP99').median).toFixed(2)
+    : '–';
+  lines.push(
+    `| ${contender} | ${cell(name, 'aloneP50', 2)} | ${cell(name, 'aloneP99', 2)} | ${cell(name, 'besideP50', 2)} | ${cell(name, 'besideP99', 2)} | ${p99Ratio} | ${cell(name, 'besideRps')} | ${cell(name, 'aloneLoopP99', 1)} / ${cell(name, 'besideLoopP99', 1)} | ${cell(name, 'aloneCpu', 2)} / ${cell(name, 'besideCpu', 2)} | ${cell(name, 'flooderConnections')} | ${cell(name, 'flooderRefused')} | ${cell(name, 'flooderFrames')} | ${cell(name, 'flooderRateLimited')} |`,
   );
 }
 lines.push('', '## Wire', '', 'Encoding and decoding one RPC reply in process.', '');

@@ -2,6 +2,7 @@
 // Talks to the load generator over IPC: `ready` with its port, then answers cpu / memory / fanout requests.
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Server as SocketIoServer } from 'socket.io';
 import { RedisBroker } from 'switchboard/redis';
 import { anonymous, createServer, silentLogger } from 'switchboard/server';
@@ -14,11 +15,14 @@ export type Contender =
   | 'socket.io'
   | 'socket.io-redis'
   | 'switchboard'
-  | 'switchboard-redis';
+  | 'switchboard-redis'
+  /** Switchboard with its default limits: what the flood workload measures. */
+  | 'switchboard-default-limits';
 type Request =
   | { type: 'cpu' }
   | { type: 'memory' }
   | { type: 'exit' }
+  | { type: 'loop-delay'; reset?: boolean }
   | { type: 'fanout'; count: number; data: string; bounded?: boolean };
 
 const contender = process.argv[2] as Contender;
@@ -40,6 +44,8 @@ async function start(): Promise<{
     case 'switchboard':
     case 'switchboard-redis':
       return startSwitchboard();
+    case 'switchboard-default-limits':
+      return startSwitchboard(false);
   }
 }
 
@@ -109,7 +115,8 @@ async function startSocketIo() {
   };
 }
 
-async function startSwitchboard() {
+/** `benchLimits` false: the defaults, as a server that was not tuned for load generators. */
+async function startSwitchboard(benchLimits = true) {
   const broker = redisUrl ? new RedisBroker({ redis: redisUrl }) : undefined;
   await broker?.ready();
   const server = await createServer({
@@ -118,14 +125,20 @@ async function startSwitchboard() {
     host: '127.0.0.1',
     logger: silentLogger,
     auth: anonymous(),
-    // Load generators send far more than a person would; the rate limit is not what is measured.
-    limits: {
-      ratePerSecond: 10_000_000,
-      rateBurst: 10_000_000,
-      maxInFlight: 1024,
-      // A reader counts as behind past 4 MiB waiting: live readers of the slow-consumer feed never are.
-      backpressureBytes: 4 * 1024 * 1024,
-    },
+    // Load generators send far more than a person would, from one address: the limits are not what
+    // is measured (except by the flood workload, which keeps the defaults).
+    limits: benchLimits
+      ? {
+          ratePerSecond: 10_000_000,
+          rateBurst: 10_000_000,
+          maxInFlight: 1024,
+          // A reader counts as behind past 4 MiB waiting: live readers of the slow-consumer feed never are.
+          backpressureBytes: 4 * 1024 * 1024,
+          maxConnectionsPerAddress: Number.POSITIVE_INFINITY,
+          connectRatePerAddress: Number.POSITIVE_INFINITY,
+          maxPendingHandshakes: Number.POSITIVE_INFINITY,
+        }
+      : {},
     ...(broker ? { broker } : {}),
     handlers: { rpc: { echo: (input) => input } },
   });
@@ -138,6 +151,9 @@ async function startSwitchboard() {
 }
 
 const { port, broadcast } = await start();
+/** How late the event loop runs what is due: what every connection waits on the others. */
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
 process.on('message', (request: Request) => {
   if (request.type === 'cpu') {
     const { user, system } = process.cpuUsage();
@@ -146,6 +162,9 @@ process.on('message', (request: Request) => {
     globalThis.gc?.();
     const { rss, heapUsed, external } = process.memoryUsage();
     process.send!({ type: 'memory', rss, heapUsed, external });
+  } else if (request.type === 'loop-delay') {
+    process.send!({ type: 'loop-delay', p99Ms: loopDelay.percentile(99) / 1e6, maxMs: loopDelay.max / 1e6 });
+    if (request.reset) loopDelay.reset();
   } else if (request.type === 'exit') {
     // A normal exit, so that --cpu-prof writes its profile.
     process.exit(0);

@@ -80,6 +80,17 @@ export class Admission {
     return undefined;
   }
 
+  /**
+   * The connection was closed for abuse (4202): its address may not connect again for
+   * `abuseCooldownMs`, so a flooder that reconnects gets a cheap 429 instead of a fresh burst.
+   */
+  abused(ticket: Ticket, now: number): void {
+    this.tally(this.addresses, ticket.address, this.limits.connectRatePerAddress, now).connects.penalise(
+      now,
+      this.limits.abuseCooldownMs,
+    );
+  }
+
   /** The connection was welcomed: it no longer counts as in the handshake. */
   welcomed(ticket: Ticket): void {
     if (!ticket.pending) return;

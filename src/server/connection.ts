@@ -264,6 +264,7 @@ export class Connection implements ConnectionInfo {
     // Past the rate limit and already told so: discarded unread, so a flood costs a token check per frame.
     if (verdict === 'drop') return;
     if (verdict === 'abuse') {
+      this.runtime.abused(this);
       this.drop(CLOSE_CODES.RATE_LIMIT_ABUSE.code, 'kept sending past the rate limit');
       return;
     }

@@ -53,6 +53,8 @@ export interface Limits {
   readonly maxConnectionsPerAddress: number;
   /** New connections per second from one remote address (as a bucket of this many); past it, HTTP 429 with Retry-After. */
   readonly connectRatePerAddress: number;
+  /** After a connection is closed for abuse (4202), new ones from its address get HTTP 429 for this long. */
+  readonly abuseCooldownMs: number;
   /** Connections open at once for one principal; one more is closed with 4203 once authenticated. */
   readonly maxConnectionsPerPrincipal: number;
   /** New connections per second for one principal (as a bucket of this many); past it, close 4203 once authenticated. */
@@ -79,6 +81,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxPendingHandshakes: 1024,
   maxConnectionsPerAddress: 256,
   connectRatePerAddress: 32,
+  abuseCooldownMs: 10_000,
   maxConnectionsPerPrincipal: 64,
   connectRatePerPrincipal: 16,
 };

@@ -40,6 +40,8 @@ export interface Runtime {
   /** Called when a connection completes its handshake, and when it closes. */
   opened(connection: Connection): void;
   closed(connection: Connection, code: number, reason: string): void;
+  /** Called when a connection is closed for abusing its rate limit (4202). */
+  abused(connection: Connection): void;
   /** Called once when a connection's socket is gone, whatever state it was in. */
   released(connection: Connection): void;
   /**

@@ -147,6 +147,10 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
       recording: { inBand: options.recording?.inBand ?? false, maxEntries: options.recording?.maxEntries },
       opened: (connection) => this.register(connection),
       closed: (connection, code, reason) => this.unregister(connection, code, reason),
+      abused: (connection) => {
+        const ticket = this.tickets.get(connection);
+        if (ticket) this.admission.abused(ticket, Date.now());
+      },
       released: (connection) => {
         const ticket = this.tickets.get(connection);
         if (ticket) this.admission.release(ticket);

@@ -106,6 +106,20 @@ describe('a flood on one connection', () => {
     expect(closes).toEqual([[4202, 'kept sending past the rate limit']]);
   });
 
+  test("the abuser's address may not reconnect for abuseCooldownMs: HTTP 429 with that Retry-After", async () => {
+    const { server } = await start({ limits: { ratePerSecond: 0.001, rateBurst: 3, abuseCooldownMs: 7000 } });
+    const bystander = await welcomed(server.url);
+    const flooder = await welcomed(server.url);
+    for (let id = 1; id <= 10; id++)
+      flooder.sendText(JSON.stringify({ type: 'call', id, command: 'math.add', input: { a: id, b: 0 } }));
+    await flooder.ended(AT_ONCE_MS);
+    const again = await peer(server.url);
+    expect([again.status, again.headers['retry-after']]).toEqual([429, '7']);
+    // Connections already open from that address are not touched.
+    bystander.sendText(JSON.stringify({ type: 'call', id: 1, command: 'math.add', input: { a: 2, b: 3 } }));
+    expect(json(await bystander.next())).toEqual({ type: 'result', id: 1, output: { sum: 5 } });
+  });
+
   test('a bystander is served throughout', async () => {
     const { server } = await start({ limits: { ratePerSecond: 0.001, rateBurst: 50 } });
     const bystander = await welcomed(server.url);
