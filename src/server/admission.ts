@@ -7,7 +7,14 @@ import { TokenBucket } from './rate-limit.js';
 interface Tally {
   open: number;
   readonly connects: TokenBucket;
+  /** Until when the address is cooling down after an abuse close (ms since epoch). */
+  cooldownUntil?: number;
+  /** Whether a refusal to this address is being held back (at most one at a time). */
+  holding?: boolean;
 }
+
+/** Longest a refusal to a cooling-down address is held before it is answered. */
+const HOLD_MS = 1000;
 
 /** One accepted connection's place in the counts, given back exactly once when its socket is gone. */
 export interface Ticket {
@@ -32,13 +39,21 @@ export class Admission {
   constructor(private readonly limits: Limits) {}
 
   /** At the upgrade, from the HTTP request alone: a refusal, or undefined to let it through. */
-  checkUpgrade(remoteAddress: string | undefined, now: number): UpgradeRefusal | undefined {
+  checkUpgrade(
+    remoteAddress: string | undefined,
+    now: number,
+  ): UpgradeRefusal | Promise<UpgradeRefusal> | undefined {
     const { maxPendingHandshakes, maxConnectionsPerAddress, connectRatePerAddress } = this.limits;
     if (this.pending >= maxPendingHandshakes)
       return refusal(503, `more than ${maxPendingHandshakes} connections in the handshake`, 1000);
     const tally = this.tally(this.addresses, addressKey(remoteAddress), connectRatePerAddress, now);
     if (tally.open >= maxConnectionsPerAddress)
       return refusal(429, `more than ${maxConnectionsPerAddress} connections from this address`, 1000);
+    if (tally.cooldownUntil !== undefined && now < tally.cooldownUntil)
+      return this.hold(
+        tally,
+        refusal(429, 'a connection from this address was closed for abuse', tally.cooldownUntil - now),
+      );
     // A refused attempt is not charged: a peer that keeps knocking is let in as soon as the rate allows.
     if (!tally.connects.tryTake(now))
       return refusal(
@@ -47,6 +62,22 @@ export class Admission {
         tally.connects.retryAfterMs(),
       );
     return undefined;
+  }
+
+  /**
+   * Answers a cooling-down address's refusal only after a while (one at a time per address; the
+   * others at once): a flooder that reconnects the moment it is refused then waits, idle, instead
+   * of spending the machine's CPU on refusals. One held socket per address is all it costs.
+   */
+  private hold(tally: Tally, answer: UpgradeRefusal): UpgradeRefusal | Promise<UpgradeRefusal> {
+    if (tally.holding) return answer;
+    tally.holding = true;
+    return new Promise((resolve) =>
+      setTimeout(() => {
+        tally.holding = false;
+        resolve(answer);
+      }, HOLD_MS).unref?.(),
+    );
   }
 
   /**
@@ -85,10 +116,8 @@ export class Admission {
    * `abuseCooldownMs`, so a flooder that reconnects gets a cheap 429 instead of a fresh burst.
    */
   abused(ticket: Ticket, now: number): void {
-    this.tally(this.addresses, ticket.address, this.limits.connectRatePerAddress, now).connects.penalise(
-      now,
-      this.limits.abuseCooldownMs,
-    );
+    const tally = this.tally(this.addresses, ticket.address, this.limits.connectRatePerAddress, now);
+    tally.cooldownUntil = now + this.limits.abuseCooldownMs;
   }
 
   /** The connection was welcomed: it no longer counts as in the handshake. */
@@ -112,8 +141,10 @@ export class Admission {
   /** Forgets peers with nothing open and a full bucket: they would be created the same again. */
   prune(now: number): void {
     for (const tallies of [this.addresses, this.principals]) {
-      for (const [key, tally] of tallies)
-        if (tally.open === 0 && tally.connects.isFull(now)) tallies.delete(key);
+      for (const [key, tally] of tallies) {
+        const cooling = tally.cooldownUntil !== undefined && now < tally.cooldownUntil;
+        if (tally.open === 0 && !tally.holding && !cooling && tally.connects.isFull(now)) tallies.delete(key);
+      }
     }
   }
 

@@ -31,12 +31,6 @@ export class TokenBucket {
     return true;
   }
 
-  /** Takes what the bucket holds and `ms` of refill more: the next token is granted `ms` from now at the earliest. */
-  penalise(now: number, ms: number): void {
-    this.refill(now);
-    this.tokens = Math.min(this.tokens, 1) - (ms * this.ratePerSecond) / 1000;
-  }
-
   /** Whether the bucket is back at its burst: it then remembers nothing and can be forgotten. */
   isFull(now: number): boolean {
     this.refill(now);

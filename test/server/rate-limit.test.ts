@@ -63,14 +63,3 @@ describe('TokenBucket', () => {
     expect(bucket.take(0)).toBe(0);
   });
 });
-
-describe('TokenBucket.penalise', () => {
-  test('grants nothing for the given time, then refills as usual', () => {
-    const bucket = new TokenBucket(10, 3, 0);
-    bucket.penalise(0, 1000);
-    expect(bucket.retryAfterMs()).toBe(1000);
-    expect(bucket.tryTake(999)).toBe(false);
-    expect(bucket.tryTake(1000)).toBe(true);
-    expect(bucket.tryTake(1000)).toBe(false);
-  });
-});
