@@ -1,4 +1,3 @@
-import type { Logger } from '../server/logger.js';
 import type { BrokerGap, ListenOptions, Position, Publication } from './broker.js';
 
 /** What following a key needs from Redis: its head and its kept publications. */
@@ -36,7 +35,7 @@ export class KeyFollow {
   constructor(
     private readonly key: string,
     private readonly reader: StreamReader,
-    private readonly logger: Logger,
+    private readonly onListenerError: (error: unknown, key: string) => void,
   ) {}
 
   /** Takes the key's head as the starting point: live delivery begins after it. */
@@ -113,12 +112,12 @@ export class KeyFollow {
     for (const { listener } of this.listening) this.call(() => listener(publication));
   }
 
-  /** Listeners are isolated from each other: one that throws is logged, the others still hear. */
+  /** Listeners are isolated from each other: one that throws is reported, the others still hear. */
   private call(listener: () => void): void {
     try {
       listener();
     } catch (error) {
-      this.logger.error('a broker listener threw', { key: this.key, error });
+      this.onListenerError(error, this.key);
     }
   }
 

@@ -32,11 +32,21 @@ import {
   RELEASE_SCRIPT,
 } from './redis-scripts.js';
 
-/**
- * How long the broker waits for any Redis reply before failing the operation with a BrokerError
- * (`UNAVAILABLE` to a client): a stalled Redis that keeps its connections open fails fast.
- */
-export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 1000;
+/** The Redis broker's defaults, each a `RedisBrokerOptions` setting; docs/topics.md lists them. */
+export const REDIS_BROKER_DEFAULTS = {
+  /** Publications kept per key in the stream (approximately: `XADD MAXLEN ~`). */
+  historySize: 1000,
+  /**
+   * How long the broker waits for a Redis reply before the operation fails with a BrokerError
+   * (`UNAVAILABLE` to a client): a stalled Redis that keeps its connections open fails fast.
+   */
+  commandTimeoutMs: 1000,
+  /** Largest payload, as JSON text (also after gunzip), published or read back. */
+  maxPayloadBytes: DEFAULT_MAX_PAYLOAD_BYTES,
+} as const;
+
+/** @see REDIS_BROKER_DEFAULTS */
+export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = REDIS_BROKER_DEFAULTS.commandTimeoutMs;
 
 export interface RedisBrokerOptions {
   /** A `redis://` URL or ioredis options. */
@@ -48,14 +58,19 @@ export interface RedisBrokerOptions {
   /** Gzip stored and fanned-out payloads, as the Buster seed does. Default false. */
   readonly gzip?: boolean;
   /**
-   * How long to wait for a Redis reply before the operation fails with a BrokerError, on both of
-   * the broker's connections. Default {@link DEFAULT_REDIS_COMMAND_TIMEOUT_MS} (1000 ms).
+   * How long to wait for a Redis reply before the operation fails with a BrokerError: every
+   * command, and every subscribe. Default {@link DEFAULT_REDIS_COMMAND_TIMEOUT_MS} (1000 ms).
    */
   readonly commandTimeoutMs?: number;
   /** Largest payload (JSON text, also after gunzip) published or read back. Default 16 MiB. */
   readonly maxPayloadBytes?: number;
-  /** Where listener faults and malformed Redis data are reported. Default: JSON lines on stderr. */
+  /** Where malformed data read from Redis is reported. Default: JSON lines on stderr. */
   readonly logger?: Logger;
+  /**
+   * Told when a listener throws (as the memory broker's option): the other listeners are called
+   * all the same. Default: `logger.error('a broker listener threw', { key, error })`.
+   */
+  readonly onListenerError?: (error: unknown, key: string) => void;
 }
 
 type Scripted = Redis & {
@@ -86,6 +101,7 @@ export class RedisBroker implements Broker {
   private readonly codec: PayloadCodec;
   private readonly commandTimeoutMs: number;
   private readonly logger: Logger;
+  private readonly onListenerError: (error: unknown, key: string) => void;
   private readonly followed = new Map<string, { follow: KeyFollow; ready: Promise<void> }>();
   private readonly presenceListeners = new Map<
     string,
@@ -111,12 +127,15 @@ export class RedisBroker implements Broker {
     this.commands.on('error', () => {});
     this.subscriber.on('error', () => {});
     this.prefix = options.prefix ?? 'sb:';
-    this.historySize = options.historySize ?? 1000;
+    this.historySize = options.historySize ?? REDIS_BROKER_DEFAULTS.historySize;
     this.codec = {
       gzip: options.gzip ?? false,
-      maxPayloadBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
+      maxPayloadBytes: options.maxPayloadBytes ?? REDIS_BROKER_DEFAULTS.maxPayloadBytes,
     };
     this.logger = options.logger ?? consoleLogger;
+    this.onListenerError =
+      options.onListenerError ??
+      ((error, key) => this.logger.error('a broker listener threw', { key, error }));
     this.commands.defineCommand('sbPublish', { numberOfKeys: 4, lua: PUBLISH_SCRIPT });
     this.commands.defineCommand('sbClaim', { numberOfKeys: 1, lua: CLAIM_SCRIPT });
     this.commands.defineCommand('sbJoin', { numberOfKeys: 3, lua: JOIN_SCRIPT });
@@ -128,10 +147,9 @@ export class RedisBroker implements Broker {
     // same connection), fill in whatever pub/sub dropped meanwhile.
     this.subscriber.on('ready', () => {
       if (this.followed.size === 0) return;
-      void this.subscriber
-        .ping()
+      void this.within(this.subscriber.ping())
         .catch(() => {
-          // Not answered: each follow retries its reads on its own.
+          // Not answered in time: catch up anyway; a read that fails is retried by its follow.
         })
         .then(() => {
           for (const { follow } of this.followed.values()) follow.resync();
@@ -225,7 +243,7 @@ export class RedisBroker implements Broker {
   ): Promise<() => Promise<void>> {
     let followed = this.followed.get(key);
     if (!followed) {
-      const follow = new KeyFollow(key, this.reader, this.logger);
+      const follow = new KeyFollow(key, this.reader, this.onListenerError);
       // Subscribed before the head is read, so no publication falls between the two.
       const ready = this.within(this.subscriber.subscribe(this.channelOf(key))).then(() => follow.begin());
       followed = { follow, ready };
@@ -375,7 +393,7 @@ export class RedisBroker implements Broker {
         try {
           listener(change.value);
         } catch (error) {
-          this.logger.error('a broker listener threw', { key, error });
+          this.onListenerError(error, key);
         }
       }
       return;

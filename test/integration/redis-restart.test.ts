@@ -16,12 +16,26 @@ type Seen = { publication: [string, number, unknown] } | { gap: BrokerGap };
 test('a live subscriber across a Redis restart gets exactly one epoch gap, then the new epoch in order', async () => {
   redis = await RedisProcess.start();
   const publisher = new RedisBroker({ redis: redis.url });
+  const thrown: string[] = [];
   const follower = new RedisBroker({
     redis: { port: redis.port, host: '127.0.0.1', retryStrategy: () => 50 },
+    onListenerError: (error) => thrown.push((error as Error).message),
   });
   brokers.push(publisher, follower);
   await Promise.all([publisher.ready(), follower.ready()]);
   const seen: Seen[] = [];
+  // Listed first, so that a throw would stop the others if listeners were not isolated.
+  await follower.subscribe(
+    'restart.k',
+    () => {
+      throw new Error('publication');
+    },
+    {
+      onGap: () => {
+        throw new Error('gap');
+      },
+    },
+  );
   await follower.subscribe(
     'restart.k',
     (p: Publication) => seen.push({ publication: [p.epoch, p.offset, p.payload] }),
@@ -47,6 +61,13 @@ test('a live subscriber across a Redis restart gets exactly one epoch gap, then 
   for (let i = 2; i <= 4; i++) fresh.push(await publisher.publish('restart.k', `new ${i}`));
   await expect.poll(() => seen.length, { timeout: 10_000 }).toBe(3 + 1 + 4);
 
+  expect(thrown).toEqual([
+    'publication',
+    'publication',
+    'publication',
+    'gap',
+    ...Array(4).fill('publication'),
+  ]);
   const [epoch1, epoch2] = [old[0]!.epoch, fresh[0]!.epoch];
   expect(epoch2).not.toBe(epoch1);
   expect(fresh.map((p) => p.offset)).toEqual([1, 2, 3, 4]);
