@@ -31,14 +31,16 @@ import {
   PUBLISH_SCRIPT,
   RELEASE_SCRIPT,
 } from './redis-scripts.js';
+import { lastHeard, withTimeout } from './redis-timeout.js';
 
 /** The Redis broker's defaults, each a `RedisBrokerOptions` setting; docs/topics.md lists them. */
 export const REDIS_BROKER_DEFAULTS = {
   /** Publications kept per key in the stream (approximately: `XADD MAXLEN ~`). */
   historySize: 1000,
   /**
-   * How long the broker waits for a Redis reply before the operation fails with a BrokerError
-   * (`UNAVAILABLE` to a client): a stalled Redis that keeps its connections open fails fast.
+   * How long Redis may stay silent on a connection while a command waits for its reply, before
+   * the operation fails with a BrokerError (`UNAVAILABLE` to a client): a stalled Redis that keeps
+   * its connections open fails fast; a busy one still streaming a large reply does not.
    */
   commandTimeoutMs: 1000,
   /** Largest payload, as JSON text (also after gunzip), published or read back. */
@@ -58,8 +60,8 @@ export interface RedisBrokerOptions {
   /** Gzip stored and fanned-out payloads, as the Buster seed does. Default false. */
   readonly gzip?: boolean;
   /**
-   * How long to wait for a Redis reply before the operation fails with a BrokerError: every
-   * command, and every subscribe. Default {@link DEFAULT_REDIS_COMMAND_TIMEOUT_MS} (1000 ms).
+   * How long Redis may stay silent while a command or subscribe waits for its reply, before the
+   * operation fails with a BrokerError. Default {@link DEFAULT_REDIS_COMMAND_TIMEOUT_MS} (1000 ms).
    */
   readonly commandTimeoutMs?: number;
   /** Largest payload (JSON text, also after gunzip) published or read back. Default 16 MiB. */
@@ -86,8 +88,9 @@ type Scripted = Redis & {
  * offset once and in order, fills from the stream what pub/sub dropped, and tells its listeners
  * of an `epoch` gap when Redis lost the key's history under them.
  *
- * Failure policy: every command has a timeout (`commandTimeoutMs`), and there is no offline queue,
- * so a publish while Redis is unreachable or stalled fails with a BrokerError within that time. A
+ * Failure policy: every command has a timeout (`commandTimeoutMs` of silence from Redis), and there
+ * is no offline queue, so a publish while Redis is unreachable or stalled fails with a BrokerError
+ * within that time. A
  * write the broker gave up on is refused by Redis if it arrives late (see redis-scripts.ts), so
  * nothing is published twice or after its caller was told it failed. Subscribers resume and fill
  * the gap from the stream when Redis is back.
@@ -100,6 +103,8 @@ export class RedisBroker implements Broker {
   private readonly historySize: number;
   private readonly codec: PayloadCodec;
   private readonly commandTimeoutMs: number;
+  private readonly commandsHeard: () => number;
+  private readonly subscriberHeard: () => number;
   private readonly logger: Logger;
   private readonly onListenerError: (error: unknown, key: string) => void;
   private readonly followed = new Map<string, { follow: KeyFollow; ready: Promise<void> }>();
@@ -114,15 +119,14 @@ export class RedisBroker implements Broker {
     const base: RedisOptions = typeof options.redis === 'string' ? {} : options.redis;
     const make = (extra: RedisOptions) =>
       typeof options.redis === 'string' ? new Redis(options.redis, extra) : new Redis({ ...base, ...extra });
-    this.commands = make({
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      commandTimeout: this.commandTimeoutMs,
-    }) as Scripted;
-    // No ioredis command timeout here: ioredis resubscribes after a reconnect without catching a
-    // failure, and a timed-out resubscription would be an unhandled rejection. Our own
-    // (un)subscribes are bounded by `within` instead, and stay queued while reconnecting.
+    // Every operation is bounded by `within`, not ioredis's commandTimeout (see redis-timeout.ts;
+    // on the subscriber, ioredis's own resubscription would also reject unhandled on a timeout).
+    // A command the broker gave up on stays in the connection's queue until Redis answers it.
+    this.commands = make({ enableOfflineQueue: false, maxRetriesPerRequest: 1 }) as Scripted;
+    // Queued while reconnecting: ioredis resubscribes by itself.
     this.subscriber = make({ maxRetriesPerRequest: null });
+    this.commandsHeard = lastHeard(this.commands);
+    this.subscriberHeard = lastHeard(this.subscriber);
     // Connection errors are retried by ioredis; they surface as failed commands, not crashes.
     this.commands.on('error', () => {});
     this.subscriber.on('error', () => {});
@@ -147,7 +151,7 @@ export class RedisBroker implements Broker {
     // same connection), fill in whatever pub/sub dropped meanwhile.
     this.subscriber.on('ready', () => {
       if (this.followed.size === 0) return;
-      void this.within(this.subscriber.ping())
+      void this.within(this.subscriber.ping(), this.subscriberHeard)
         .catch(() => {
           // Not answered in time: catch up anyway; a read that fails is retried by its follow.
         })
@@ -160,7 +164,7 @@ export class RedisBroker implements Broker {
   /** Idempotent calls, in Redis strings `<prefix>idem:<key>`, shared by every node on this Redis. */
   readonly idempotency: IdempotencyStore = {
     claim: async (key, ttlMs) => {
-      const [state, value] = await this.run('idempotency store', () =>
+      const [state, value] = await this.command('idempotency store', () =>
         this.commands.sbClaim(
           `${this.prefix}idem:${key}`,
           deadlineFor(this.commandTimeoutMs),
@@ -174,7 +178,7 @@ export class RedisBroker implements Broker {
       return { state: 'done', outcome: readOutcome(value) };
     },
     complete: async (key, outcome, windowMs) => {
-      await this.run('idempotency store', () =>
+      await this.command('idempotency store', () =>
         this.commands.set(
           `${this.prefix}idem:${key}`,
           JSON.stringify(outcome),
@@ -184,7 +188,7 @@ export class RedisBroker implements Broker {
       );
     },
     release: async (key) => {
-      await this.run('idempotency store', () =>
+      await this.command('idempotency store', () =>
         this.commands.eval(RELEASE_SCRIPT, 1, `${this.prefix}idem:${key}`, RUNNING),
       );
     },
@@ -198,7 +202,7 @@ export class RedisBroker implements Broker {
   async publish(key: string, payload: unknown): Promise<Publication> {
     if (this.closed) throw new BrokerError('broker is closed');
     const encoded = encodePayload(payload, this.codec);
-    const [epoch, offset] = await this.run('publish', () =>
+    const [epoch, offset] = await this.command('publish', () =>
       this.commands.sbPublish(
         this.keyOf(key, 'log'),
         this.keyOf(key, 'epoch'),
@@ -216,13 +220,15 @@ export class RedisBroker implements Broker {
   async history(key: string, query: HistoryQuery): Promise<History> {
     return this.run('history', async () => {
       // Fix the epoch before anyone reads it, so that a position taken now stays valid later.
-      await this.commands.set(this.keyOf(key, 'epoch'), randomUUID(), 'NX');
-      const [[, epoch], [, seq], [, first]] = (await this.commands
-        .multi()
-        .get(this.keyOf(key, 'epoch'))
-        .get(this.keyOf(key, 'seq'))
-        .xrange(this.keyOf(key, 'log'), '-', '+', 'COUNT', 1)
-        .exec()) as [[unknown, string | null], [unknown, string | null], [unknown, [string, string[]][]]];
+      await this.within(this.commands.set(this.keyOf(key, 'epoch'), randomUUID(), 'NX'));
+      const [[, epoch], [, seq], [, first]] = (await this.within(
+        this.commands
+          .multi()
+          .get(this.keyOf(key, 'epoch'))
+          .get(this.keyOf(key, 'seq'))
+          .xrange(this.keyOf(key, 'log'), '-', '+', 'COUNT', 1)
+          .exec(),
+      )) as [[unknown, string | null], [unknown, string | null], [unknown, [string, string[]][]]];
       const top = Number(seq ?? 0);
       const currentEpoch = epoch ?? '';
       const firstOffset = first[0] ? offsetOf(first[0][0]) : top + 1;
@@ -245,7 +251,9 @@ export class RedisBroker implements Broker {
     if (!followed) {
       const follow = new KeyFollow(key, this.reader, this.onListenerError);
       // Subscribed before the head is read, so no publication falls between the two.
-      const ready = this.within(this.subscriber.subscribe(this.channelOf(key))).then(() => follow.begin());
+      const ready = this.within(this.subscriber.subscribe(this.channelOf(key)), this.subscriberHeard).then(
+        () => follow.begin(),
+      );
       followed = { follow, ready };
       this.followed.set(key, followed);
     }
@@ -268,7 +276,7 @@ export class RedisBroker implements Broker {
   }
 
   async join(key: string, member: Member, ttlMs: number): Promise<void> {
-    await this.run('presence', () =>
+    await this.command('presence', () =>
       this.commands.sbJoin(
         this.keyOf(key, 'presence'),
         this.keyOf(key, 'members'),
@@ -283,7 +291,7 @@ export class RedisBroker implements Broker {
   }
 
   async leave(key: string, connectionId: string): Promise<void> {
-    await this.run('presence', () =>
+    await this.command('presence', () =>
       this.commands.sbLeave(
         this.keyOf(key, 'presence'),
         this.keyOf(key, 'members'),
@@ -297,12 +305,14 @@ export class RedisBroker implements Broker {
   async members(key: string): Promise<Member[]> {
     return this.run('presence', async () => {
       const now = Date.now();
-      const expired = await this.commands.zrangebyscore(this.keyOf(key, 'presence'), '-inf', now);
+      const expired = await this.within(
+        this.commands.zrangebyscore(this.keyOf(key, 'presence'), '-inf', now),
+      );
       for (const connectionId of expired) await this.leave(key, connectionId);
-      const live = await this.commands.zrangebyscore(this.keyOf(key, 'presence'), now, '+inf');
+      const live = await this.within(this.commands.zrangebyscore(this.keyOf(key, 'presence'), now, '+inf'));
       if (!live.length) return [];
       const members: Member[] = [];
-      for (const entry of await this.commands.hmget(this.keyOf(key, 'members'), ...live)) {
+      for (const entry of await this.within(this.commands.hmget(this.keyOf(key, 'members'), ...live))) {
         if (entry === null) continue;
         const member = readMember(entry);
         if (member.ok) members.push(member.value);
@@ -316,7 +326,10 @@ export class RedisBroker implements Broker {
     let roster = this.presenceListeners.get(key);
     if (!roster) {
       const channel = this.channelOf(key, 'presence');
-      roster = { listeners: new Set(), ready: this.within(this.subscriber.subscribe(channel)) };
+      roster = {
+        listeners: new Set(),
+        ready: this.within(this.subscriber.subscribe(channel), this.subscriberHeard),
+      };
       this.presenceListeners.set(key, roster);
     }
     const mine = roster;
@@ -349,7 +362,15 @@ export class RedisBroker implements Broker {
     this.commands.disconnect();
   }
 
-  /** Runs Redis commands, turning any failure (timeout, connection, script) into a BrokerError. */
+  /** One Redis command, bounded by `commandTimeoutMs`; any failure becomes a BrokerError. */
+  private command<T>(what: string, send: () => Promise<T>): Promise<T> {
+    return this.run(what, () => this.within(send()));
+  }
+
+  /**
+   * Several Redis commands, each bounded by `within`: only Redis's silence counts, not the
+   * decoding in between. Any failure becomes a BrokerError.
+   */
   private async run<T>(what: string, operation: () => Promise<T>): Promise<T> {
     try {
       return await operation();
@@ -358,13 +379,9 @@ export class RedisBroker implements Broker {
     }
   }
 
-  /** Fails like an ioredis command timeout if the subscriber connection does not answer in time. */
-  private within<T>(operation: Promise<T>): Promise<T> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('Command timed out')), this.commandTimeoutMs);
-    });
-    return Promise.race([operation, timeout]).finally(() => clearTimeout(timer));
+  /** Fails once Redis has been silent on the connection for `commandTimeoutMs` (see redis-timeout.ts). */
+  private within<T>(operation: Promise<T>, heard = this.commandsHeard): Promise<T> {
+    return withTimeout(operation, this.commandTimeoutMs, heard);
   }
 
   private unfollow(key: string, follow: KeyFollow): void {
@@ -421,7 +438,9 @@ export class RedisBroker implements Broker {
 
   private readonly reader: StreamReader = {
     head: async (key) => {
-      const [epoch, seq] = await this.commands.mget(this.keyOf(key, 'epoch'), this.keyOf(key, 'seq'));
+      const [epoch, seq] = await this.within(
+        this.commands.mget(this.keyOf(key, 'epoch'), this.keyOf(key, 'seq')),
+      );
       return { epoch: epoch ?? null, top: Number(seq ?? 0) };
     },
     range: (key, epoch, from, to) => this.range(key, epoch, from, to),
@@ -429,10 +448,9 @@ export class RedisBroker implements Broker {
 
   private async range(key: string, epoch: string, from: number, to: number): Promise<Publication[]> {
     if (to < from) return [];
-    const entries = (await this.commands.xrangeBuffer(this.keyOf(key, 'log'), `0-${from}`, `0-${to}`)) as [
-      Buffer,
-      Buffer[],
-    ][];
+    const entries = (await this.within(
+      this.commands.xrangeBuffer(this.keyOf(key, 'log'), `0-${from}`, `0-${to}`),
+    )) as [Buffer, Buffer[]][];
     const publications: Publication[] = [];
     for (const [id, fields] of entries) {
       const offset = offsetOf(id.toString());

@@ -104,3 +104,19 @@ test('the command timeout is a broker option', async () => {
   }
   expect((await broker.publish('stall.option', 2)).offset).toBe(1);
 });
+
+test('a node busy past the timeout still takes the reply Redis sent in time', async () => {
+  redis ??= await RedisProcess.start();
+  const broker = new RedisBroker({ redis: redis.url, commandTimeoutMs: 200 });
+  brokers.push(broker);
+  await broker.ready();
+  await broker.publish('busy.k', 'warm'); // loads the script, so the next publish is one round trip
+  const publishing = broker.publish('busy.k', 'while busy');
+  // Blocks the event loop past the timeout while Redis answers: timers then run before I/O.
+  for (const until = Date.now() + 600; Date.now() < until; );
+  expect((await publishing).offset).toBe(2);
+  expect((await broker.history('busy.k', { after: 0 })).publications.map((p) => p.payload)).toEqual([
+    'warm',
+    'while busy',
+  ]);
+});
