@@ -35,6 +35,26 @@ export interface Member {
 export type PresenceChange = { readonly type: 'join' | 'leave'; readonly member: Member };
 
 /**
+ * Told to a live listener when publications between what it had and where delivery resumes are
+ * gone: `epoch` when the key's history was lost under it (a broker restart without persistence),
+ * `trimmed` when it fell further behind than the kept history. The same shape a resuming client
+ * gets in `onGap`. Publications after `resumedAt` follow in order.
+ */
+export interface BrokerGap {
+  readonly reason: 'epoch' | 'trimmed';
+  /** The last position delivered to the listener before the gap. */
+  readonly from: Position;
+  /** Where delivery resumes: the next publication has offset `resumedAt.offset + 1` in its epoch. */
+  readonly resumedAt: Position;
+}
+
+/** What else a broker listener wants to hear about than publications. */
+export interface ListenOptions {
+  /** Publications were lost under a live listener; brokers that can lose history call it. */
+  readonly onGap?: (gap: BrokerGap) => void;
+}
+
+/**
  * Where publications live and how they reach every server node. Two implementations pass the
  * same conformance suite (test/broker/conformance.ts): `MemoryBroker` for one process, the Redis
  * broker for many.
@@ -49,8 +69,15 @@ export interface Broker {
   readonly idempotency?: IdempotencyStore;
   publish(key: string, payload: unknown): Promise<Publication>;
   history(key: string, query: HistoryQuery): Promise<History>;
-  /** Listens to new publications of a key; resolves once listening. Returns the function that stops it. */
-  subscribe(key: string, listener: (publication: Publication) => void): Promise<() => Promise<void>>;
+  /**
+   * Listens to new publications of a key; resolves once listening. Returns the function that stops
+   * it. A listener that throws does not stop delivery to the others.
+   */
+  subscribe(
+    key: string,
+    listener: (publication: Publication) => void,
+    options?: ListenOptions,
+  ): Promise<() => Promise<void>>;
   /** Adds a member to a key's presence set; it expires after `ttlMs` unless joined again (a heartbeat). */
   join(key: string, member: Member, ttlMs: number): Promise<void>;
   leave(key: string, connectionId: string): Promise<void>;

@@ -1,16 +1,54 @@
 import { randomUUID } from 'node:crypto';
-import { gunzipSync, gzipSync } from 'node:zlib';
 import { Redis, type RedisOptions } from 'ioredis';
+import { consoleLogger, type Logger } from '../server/logger.js';
+import { DEFAULT_MAX_DEPTH, parseBoundedJson } from '../wire/bounded-json.js';
 import {
   type Broker,
   BrokerError,
   type History,
   type HistoryQuery,
+  type ListenOptions,
   type Member,
   type PresenceChange,
   type Publication,
 } from './broker.js';
 import type { IdempotencyStore, StoredOutcome } from './idempotency.js';
+import {
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  decodePayload,
+  encodePayload,
+  type PayloadCodec,
+  readMember,
+  readPresenceChange,
+  readPublicationMessage,
+} from './redis-codec.js';
+import { KeyFollow, type StreamReader } from './redis-follow.js';
+import {
+  CLAIM_SCRIPT,
+  deadlineFor,
+  JOIN_SCRIPT,
+  LEAVE_SCRIPT,
+  PUBLISH_SCRIPT,
+  RELEASE_SCRIPT,
+} from './redis-scripts.js';
+import { lastHeard, withTimeout } from './redis-timeout.js';
+
+/** The Redis broker's defaults, each a `RedisBrokerOptions` setting; docs/topics.md lists them. */
+export const REDIS_BROKER_DEFAULTS = {
+  /** Publications kept per key in the stream (approximately: `XADD MAXLEN ~`). */
+  historySize: 1000,
+  /**
+   * How long Redis may stay silent on a connection while a command waits for its reply, before
+   * the operation fails with a BrokerError (`UNAVAILABLE` to a client): a stalled Redis that keeps
+   * its connections open fails fast; a busy one still streaming a large reply does not.
+   */
+  commandTimeoutMs: 1000,
+  /** Largest payload, as JSON text (also after gunzip), published or read back. */
+  maxPayloadBytes: DEFAULT_MAX_PAYLOAD_BYTES,
+} as const;
+
+/** @see REDIS_BROKER_DEFAULTS */
+export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = REDIS_BROKER_DEFAULTS.commandTimeoutMs;
 
 export interface RedisBrokerOptions {
   /** A `redis://` URL or ioredis options. */
@@ -21,100 +59,138 @@ export interface RedisBrokerOptions {
   readonly historySize?: number;
   /** Gzip stored and fanned-out payloads, as the Buster seed does. Default false. */
   readonly gzip?: boolean;
+  /**
+   * How long Redis may stay silent while a command or subscribe waits for its reply, before the
+   * operation fails with a BrokerError. Default {@link DEFAULT_REDIS_COMMAND_TIMEOUT_MS} (1000 ms).
+   */
+  readonly commandTimeoutMs?: number;
+  /** Largest payload (JSON text, also after gunzip) published or read back. Default 16 MiB. */
+  readonly maxPayloadBytes?: number;
+  /** Where malformed data read from Redis is reported. Default: JSON lines on stderr. */
+  readonly logger?: Logger;
+  /**
+   * Told when a listener throws (as the memory broker's option): the other listeners are called
+   * all the same. Default: `logger.error('a broker listener threw', { key, error })`.
+   */
+  readonly onListenerError?: (error: unknown, key: string) => void;
 }
 
-/**
- * Atomically: read or create the key's epoch, take the next offset, append to the bounded stream
- * with that offset as its id, and fan out on the key's channel. One script, so offsets are gap-free
- * and in the same order in the stream and on the channel. A Redis restart without persistence loses
- * the epoch key, so the next publish starts a new epoch and subscribers learn history was lost.
- */
-const PUBLISH_SCRIPT = `
-local epoch = redis.call('GET', KEYS[2])
-if not epoch then epoch = ARGV[2]; redis.call('SET', KEYS[2], epoch) end
-local offset = redis.call('INCR', KEYS[3])
-redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '0-' .. offset, 'p', ARGV[1])
-redis.call('PUBLISH', KEYS[4], epoch .. '|' .. offset .. '|' .. ARGV[1])
-return {epoch, offset}
-`;
-
-interface Followed {
-  readonly listeners: Set<(publication: Publication) => void>;
-  epoch: string;
-  last: number;
-  /** Deliveries for one key run one after another, so gap-filling reads keep offsets in order. */
-  chain: Promise<void>;
-}
+type Scripted = Redis & {
+  sbPublish(...args: (string | Buffer | number)[]): Promise<[Buffer, number]>;
+  sbClaim(...args: (string | number)[]): Promise<[string, string | null]>;
+  sbJoin(...args: (string | number)[]): Promise<number>;
+  sbLeave(...args: (string | number)[]): Promise<number>;
+};
 
 /**
  * Redis Streams for history (read by offset for recovery) and Redis pub/sub for fan-out between
- * nodes. Each node tracks the last offset it delivered per key; a publication that skips ahead
- * (pub/sub drops messages while a connection is down) is filled from the stream first, so
- * listeners see every offset once and in order.
+ * nodes. Each node follows each key it has listeners for (see `KeyFollow`): it delivers every
+ * offset once and in order, fills from the stream what pub/sub dropped, and tells its listeners
+ * of an `epoch` gap when Redis lost the key's history under them.
  *
- * Failure policy: a publish while Redis is unreachable fails at once with a BrokerError (no
- * offline queue, so nothing is published twice or late); subscribers resume and fill the gap
- * from the stream when Redis is back.
+ * Failure policy: every command has a timeout (`commandTimeoutMs` of silence from Redis), and there
+ * is no offline queue, so a publish while Redis is unreachable or stalled fails with a BrokerError
+ * within that time. A
+ * write the broker gave up on is refused by Redis if it arrives late (see redis-scripts.ts), so
+ * nothing is published twice or after its caller was told it failed. Subscribers resume and fill
+ * the gap from the stream when Redis is back.
  */
 export class RedisBroker implements Broker {
   readonly distributed = true;
-  private readonly commands: Redis;
+  private readonly commands: Scripted;
   private readonly subscriber: Redis;
   private readonly prefix: string;
   private readonly historySize: number;
-  private readonly gzip: boolean;
-  private readonly followed = new Map<string, Followed>();
-  private readonly presenceListeners = new Map<string, Set<(change: PresenceChange) => void>>();
+  private readonly codec: PayloadCodec;
+  private readonly commandTimeoutMs: number;
+  private readonly commandsHeard: () => number;
+  private readonly subscriberHeard: () => number;
+  private readonly logger: Logger;
+  private readonly onListenerError: (error: unknown, key: string) => void;
+  private readonly followed = new Map<string, { follow: KeyFollow; ready: Promise<void> }>();
+  private readonly presenceListeners = new Map<
+    string,
+    { listeners: Set<(change: PresenceChange) => void>; ready: Promise<unknown> }
+  >();
   private closed = false;
 
   constructor(options: RedisBrokerOptions) {
+    this.commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS;
     const base: RedisOptions = typeof options.redis === 'string' ? {} : options.redis;
     const make = (extra: RedisOptions) =>
       typeof options.redis === 'string' ? new Redis(options.redis, extra) : new Redis({ ...base, ...extra });
-    this.commands = make({ enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
+    // Every operation is bounded by `within`, not ioredis's commandTimeout (see redis-timeout.ts;
+    // on the subscriber, ioredis's own resubscription would also reject unhandled on a timeout).
+    // A command the broker gave up on stays in the connection's queue until Redis answers it.
+    this.commands = make({ enableOfflineQueue: false, maxRetriesPerRequest: 1 }) as Scripted;
+    // Queued while reconnecting: ioredis resubscribes by itself.
     this.subscriber = make({ maxRetriesPerRequest: null });
+    this.commandsHeard = lastHeard(this.commands);
+    this.subscriberHeard = lastHeard(this.subscriber);
     // Connection errors are retried by ioredis; they surface as failed commands, not crashes.
     this.commands.on('error', () => {});
     this.subscriber.on('error', () => {});
     this.prefix = options.prefix ?? 'sb:';
-    this.historySize = options.historySize ?? 1000;
-    this.gzip = options.gzip ?? false;
+    this.historySize = options.historySize ?? REDIS_BROKER_DEFAULTS.historySize;
+    this.codec = {
+      gzip: options.gzip ?? false,
+      maxPayloadBytes: options.maxPayloadBytes ?? REDIS_BROKER_DEFAULTS.maxPayloadBytes,
+    };
+    this.logger = options.logger ?? consoleLogger;
+    this.onListenerError =
+      options.onListenerError ??
+      ((error, key) => this.logger.error('a broker listener threw', { key, error }));
     this.commands.defineCommand('sbPublish', { numberOfKeys: 4, lua: PUBLISH_SCRIPT });
+    this.commands.defineCommand('sbClaim', { numberOfKeys: 1, lua: CLAIM_SCRIPT });
+    this.commands.defineCommand('sbJoin', { numberOfKeys: 3, lua: JOIN_SCRIPT });
+    this.commands.defineCommand('sbLeave', { numberOfKeys: 3, lua: LEAVE_SCRIPT });
     this.subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) =>
       this.received(channel, message),
     );
-    // After a reconnect ioredis resubscribes; fill in whatever pub/sub dropped meanwhile.
+    // After a reconnect ioredis resubscribes; once that is done (a PING answered after it on the
+    // same connection), fill in whatever pub/sub dropped meanwhile.
     this.subscriber.on('ready', () => {
-      for (const [key, state] of this.followed) this.enqueue(key, state, () => this.catchUp(key, state));
+      if (this.followed.size === 0) return;
+      void this.within(this.subscriber.ping(), this.subscriberHeard)
+        .catch(() => {
+          // Not answered in time: catch up anyway; a read that fails is retried by its follow.
+        })
+        .then(() => {
+          for (const { follow } of this.followed.values()) follow.resync();
+        });
     });
   }
 
   /** Idempotent calls, in Redis strings `<prefix>idem:<key>`, shared by every node on this Redis. */
   readonly idempotency: IdempotencyStore = {
     claim: async (key, ttlMs) => {
-      const redisKey = `${this.prefix}idem:${key}`;
-      try {
-        if ((await this.commands.set(redisKey, RUNNING, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX')) === 'OK')
-          return { state: 'claimed' };
-        const value = await this.commands.get(redisKey);
-        // Gone between the two commands (expired): claim again on the next poll.
-        if (value === null || value === RUNNING) return { state: 'running' };
-        return { state: 'done', outcome: JSON.parse(value) as StoredOutcome };
-      } catch (error) {
-        throw new BrokerError(`idempotency store unavailable: ${(error as Error).message}`);
-      }
+      const [state, value] = await this.command('idempotency store', () =>
+        this.commands.sbClaim(
+          `${this.prefix}idem:${key}`,
+          deadlineFor(this.commandTimeoutMs),
+          RUNNING,
+          Math.max(1, Math.ceil(ttlMs)),
+        ),
+      );
+      if (state === 'claimed') return { state: 'claimed' };
+      // Gone between the two reads (expired) or still running: poll again.
+      if (value === null || value === RUNNING) return { state: 'running' };
+      return { state: 'done', outcome: readOutcome(value) };
     },
     complete: async (key, outcome, windowMs) => {
-      await this.commands.set(
-        `${this.prefix}idem:${key}`,
-        JSON.stringify(outcome),
-        'PX',
-        Math.max(1, Math.ceil(windowMs)),
+      await this.command('idempotency store', () =>
+        this.commands.set(
+          `${this.prefix}idem:${key}`,
+          JSON.stringify(outcome),
+          'PX',
+          Math.max(1, Math.ceil(windowMs)),
+        ),
       );
     },
     release: async (key) => {
-      // Only a claim is released; an outcome another run already stored stays.
-      await this.commands.eval(RELEASE_SCRIPT, 1, `${this.prefix}idem:${key}`, RUNNING);
+      await this.command('idempotency store', () =>
+        this.commands.eval(RELEASE_SCRIPT, 1, `${this.prefix}idem:${key}`, RUNNING),
+      );
     },
   };
 
@@ -125,37 +201,34 @@ export class RedisBroker implements Broker {
 
   async publish(key: string, payload: unknown): Promise<Publication> {
     if (this.closed) throw new BrokerError('broker is closed');
-    const encoded = this.encode(payload);
-    try {
-      const [epoch, offset] = (await (
-        this.commands as unknown as {
-          sbPublish(...args: (string | Buffer | number)[]): Promise<[Buffer, number]>;
-        }
-      ).sbPublish(
+    const encoded = encodePayload(payload, this.codec);
+    const [epoch, offset] = await this.command('publish', () =>
+      this.commands.sbPublish(
         this.keyOf(key, 'log'),
         this.keyOf(key, 'epoch'),
         this.keyOf(key, 'seq'),
         this.channelOf(key),
+        deadlineFor(this.commandTimeoutMs),
         encoded,
         randomUUID(),
         this.historySize,
-      )) as [Buffer | string, number];
-      return { key, epoch: epoch.toString(), offset: Number(offset), payload };
-    } catch (error) {
-      throw new BrokerError(`redis publish failed: ${(error as Error).message}`);
-    }
+      ),
+    );
+    return { key, epoch: epoch.toString(), offset: Number(offset), payload };
   }
 
   async history(key: string, query: HistoryQuery): Promise<History> {
-    try {
+    return this.run('history', async () => {
       // Fix the epoch before anyone reads it, so that a position taken now stays valid later.
-      await this.commands.set(this.keyOf(key, 'epoch'), randomUUID(), 'NX');
-      const [[, epoch], [, seq], [, first]] = (await this.commands
-        .multi()
-        .get(this.keyOf(key, 'epoch'))
-        .get(this.keyOf(key, 'seq'))
-        .xrange(this.keyOf(key, 'log'), '-', '+', 'COUNT', 1)
-        .exec()) as [[unknown, string | null], [unknown, string | null], [unknown, [string, string[]][]]];
+      await this.within(this.commands.set(this.keyOf(key, 'epoch'), randomUUID(), 'NX'));
+      const [[, epoch], [, seq], [, first]] = (await this.within(
+        this.commands
+          .multi()
+          .get(this.keyOf(key, 'epoch'))
+          .get(this.keyOf(key, 'seq'))
+          .xrange(this.keyOf(key, 'log'), '-', '+', 'COUNT', 1)
+          .exec(),
+      )) as [[unknown, string | null], [unknown, string | null], [unknown, [string, string[]][]]];
       const top = Number(seq ?? 0);
       const currentEpoch = epoch ?? '';
       const firstOffset = first[0] ? offsetOf(first[0][0]) : top + 1;
@@ -166,171 +239,233 @@ export class RedisBroker implements Broker {
         publications = await this.range(key, currentEpoch, Math.max(firstOffset, top - query.last + 1), top);
       }
       return { epoch: currentEpoch, top, first: firstOffset, publications };
-    } catch (error) {
-      throw new BrokerError(`redis history failed: ${(error as Error).message}`);
-    }
+    });
   }
 
-  async subscribe(key: string, listener: (publication: Publication) => void): Promise<() => Promise<void>> {
-    let state = this.followed.get(key);
-    if (!state) {
-      state = { listeners: new Set(), epoch: '', last: 0, chain: Promise.resolve() };
-      this.followed.set(key, state);
-      await this.subscriber.subscribe(this.channelOf(key));
-      // Publications up to the current offset are history; live delivery starts after it.
-      const [epoch, seq] = await this.commands.mget(this.keyOf(key, 'epoch'), this.keyOf(key, 'seq'));
-      state.epoch = epoch ?? '';
-      state.last = Number(seq ?? 0);
+  async subscribe(
+    key: string,
+    listener: (publication: Publication) => void,
+    options: ListenOptions = {},
+  ): Promise<() => Promise<void>> {
+    let followed = this.followed.get(key);
+    if (!followed) {
+      const follow = new KeyFollow(key, this.reader, this.onListenerError);
+      // Subscribed before the head is read, so no publication falls between the two.
+      const ready = this.within(this.subscriber.subscribe(this.channelOf(key)), this.subscriberHeard).then(
+        () => follow.begin(),
+      );
+      followed = { follow, ready };
+      this.followed.set(key, followed);
     }
-    state.listeners.add(listener);
-    const followed = state;
+    const mine = followed;
+    try {
+      await mine.ready;
+    } catch (error) {
+      if (this.followed.get(key) === mine) this.unfollow(key, mine.follow);
+      throw new BrokerError(`redis subscribe failed: ${(error as Error).message}`);
+    }
+    // The last listener left while this one waited: follow the key afresh.
+    if (this.followed.get(key) !== mine) return this.subscribe(key, listener, options);
+    const listening = { listener, ...options };
+    mine.follow.listening.add(listening);
     return async () => {
-      followed.listeners.delete(listener);
-      if (followed.listeners.size || this.followed.get(key) !== followed) return;
-      this.followed.delete(key);
-      await this.subscriber.unsubscribe(this.channelOf(key)).catch(() => {});
+      mine.follow.listening.delete(listening);
+      if (mine.follow.listening.size === 0 && this.followed.get(key) === mine)
+        this.unfollow(key, mine.follow);
     };
   }
 
   async join(key: string, member: Member, ttlMs: number): Promise<void> {
-    const added = await this.commands
-      .multi()
-      .zadd(this.keyOf(key, 'presence'), Date.now() + ttlMs, member.connectionId)
-      .hset(this.keyOf(key, 'members'), member.connectionId, JSON.stringify(member))
-      .exec();
-    if (added?.[0]?.[1] === 1)
-      await this.commands.publish(this.channelOf(key, 'presence'), JSON.stringify({ type: 'join', member }));
+    await this.command('presence', () =>
+      this.commands.sbJoin(
+        this.keyOf(key, 'presence'),
+        this.keyOf(key, 'members'),
+        this.channelOf(key, 'presence'),
+        deadlineFor(this.commandTimeoutMs),
+        Date.now() + ttlMs,
+        member.connectionId,
+        JSON.stringify(member),
+        JSON.stringify({ type: 'join', member }),
+      ),
+    );
   }
 
   async leave(key: string, connectionId: string): Promise<void> {
-    const [[, removed], [, raw]] = (await this.commands
-      .multi()
-      .zrem(this.keyOf(key, 'presence'), connectionId)
-      .hget(this.keyOf(key, 'members'), connectionId)
-      .exec()) as [[unknown, number], [unknown, string | null]];
-    await this.commands.hdel(this.keyOf(key, 'members'), connectionId);
-    if (removed === 1 && raw) {
-      await this.commands.publish(
+    await this.command('presence', () =>
+      this.commands.sbLeave(
+        this.keyOf(key, 'presence'),
+        this.keyOf(key, 'members'),
         this.channelOf(key, 'presence'),
-        JSON.stringify({ type: 'leave', member: JSON.parse(raw) }),
-      );
-    }
+        connectionId,
+      ),
+    );
   }
 
   /** Members whose last join is younger than its TTL; expired ones (a node that died) are removed and announced. */
   async members(key: string): Promise<Member[]> {
-    const now = Date.now();
-    const expired = await this.commands.zrangebyscore(this.keyOf(key, 'presence'), '-inf', now);
-    for (const connectionId of expired) await this.leave(key, connectionId);
-    const live = await this.commands.zrangebyscore(this.keyOf(key, 'presence'), now, '+inf');
-    if (!live.length) return [];
-    const raw = await this.commands.hmget(this.keyOf(key, 'members'), ...live);
-    return raw.filter((entry): entry is string => entry !== null).map((entry) => JSON.parse(entry) as Member);
+    return this.run('presence', async () => {
+      const now = Date.now();
+      const expired = await this.within(
+        this.commands.zrangebyscore(this.keyOf(key, 'presence'), '-inf', now),
+      );
+      for (const connectionId of expired) await this.leave(key, connectionId);
+      const live = await this.within(this.commands.zrangebyscore(this.keyOf(key, 'presence'), now, '+inf'));
+      if (!live.length) return [];
+      const members: Member[] = [];
+      for (const entry of await this.within(this.commands.hmget(this.keyOf(key, 'members'), ...live))) {
+        if (entry === null) continue;
+        const member = readMember(entry);
+        if (member.ok) members.push(member.value);
+        else this.logger.warn('skipped a malformed presence member in Redis', { key, reason: member.reason });
+      }
+      return members;
+    });
   }
 
   async onPresence(key: string, listener: (change: PresenceChange) => void): Promise<() => Promise<void>> {
-    let listeners = this.presenceListeners.get(key);
-    if (!listeners) {
-      listeners = new Set();
-      this.presenceListeners.set(key, listeners);
-      await this.subscriber.subscribe(this.channelOf(key, 'presence'));
+    let roster = this.presenceListeners.get(key);
+    if (!roster) {
+      const channel = this.channelOf(key, 'presence');
+      roster = {
+        listeners: new Set(),
+        ready: this.within(this.subscriber.subscribe(channel), this.subscriberHeard),
+      };
+      this.presenceListeners.set(key, roster);
     }
-    listeners.add(listener);
-    const set = listeners;
-    return async () => {
-      set.delete(listener);
-      if (set.size) return;
+    const mine = roster;
+    const forget = () => {
+      if (this.presenceListeners.get(key) !== mine) return;
       this.presenceListeners.delete(key);
-      await this.subscriber.unsubscribe(this.channelOf(key, 'presence')).catch(() => {});
+      void this.subscriber.unsubscribe(this.channelOf(key, 'presence')).catch(() => {
+        // Unreachable or stalled: a message still arriving finds no listeners and is ignored.
+      });
+    };
+    try {
+      await mine.ready;
+    } catch (error) {
+      forget();
+      throw new BrokerError(`redis presence subscribe failed: ${(error as Error).message}`);
+    }
+    if (this.presenceListeners.get(key) !== mine) return this.onPresence(key, listener);
+    mine.listeners.add(listener);
+    return async () => {
+      mine.listeners.delete(listener);
+      if (mine.listeners.size === 0) forget();
     };
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const { follow } of this.followed.values()) follow.stop();
+    this.followed.clear();
     this.subscriber.disconnect();
     this.commands.disconnect();
   }
 
-  private received(channelBuffer: Buffer, message: Buffer): void {
-    const channel = channelBuffer.toString();
-    if (channel.endsWith('}:presence')) {
-      const key = channel.slice(this.prefix.length + 1, -'}:presence'.length);
-      const change = JSON.parse(message.toString()) as PresenceChange;
-      for (const listener of this.presenceListeners.get(key) ?? []) listener(change);
-      return;
-    }
-    const key = channel.slice(this.prefix.length + 1, -'}:pub'.length);
-    const state = this.followed.get(key);
-    if (!state) return;
-    const firstBar = message.indexOf(0x7c);
-    const secondBar = message.indexOf(0x7c, firstBar + 1);
-    const epoch = message.subarray(0, firstBar).toString();
-    const offset = Number(message.subarray(firstBar + 1, secondBar).toString());
-    const payload = this.decode(message.subarray(secondBar + 1));
-    this.enqueue(key, state, () => this.arrive(key, state, { key, epoch, offset, payload }));
+  /** One Redis command, bounded by `commandTimeoutMs`; any failure becomes a BrokerError. */
+  private command<T>(what: string, send: () => Promise<T>): Promise<T> {
+    return this.run(what, () => this.within(send()));
   }
 
-  private enqueue(key: string, state: Followed, step: () => Promise<void>): void {
-    state.chain = state.chain.then(step).catch(() => {
-      // Redis went away mid-catch-up; the next 'ready' catches up again from `last`.
-      void key;
+  /**
+   * Several Redis commands, each bounded by `within`: only Redis's silence counts, not the
+   * decoding in between. Any failure becomes a BrokerError.
+   */
+  private async run<T>(what: string, operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      throw new BrokerError(`redis ${what} failed: ${(error as Error).message}`);
+    }
+  }
+
+  /** Fails once Redis has been silent on the connection for `commandTimeoutMs` (see redis-timeout.ts). */
+  private within<T>(operation: Promise<T>, heard = this.commandsHeard): Promise<T> {
+    return withTimeout(operation, this.commandTimeoutMs, heard);
+  }
+
+  private unfollow(key: string, follow: KeyFollow): void {
+    follow.stop();
+    this.followed.delete(key);
+    void this.subscriber.unsubscribe(this.channelOf(key)).catch(() => {
+      // Unreachable or stalled: a message still arriving on it finds no follow and is ignored.
     });
   }
 
-  private async arrive(key: string, state: Followed, publication: Publication): Promise<void> {
-    if (publication.epoch !== state.epoch) {
-      // History was lost (or this is the key's first epoch): start over at the new epoch's beginning.
-      state.epoch = publication.epoch;
-      state.last = 0;
-    }
-    if (publication.offset <= state.last) return;
-    if (publication.offset > state.last + 1) {
-      for (const missed of await this.range(key, state.epoch, state.last + 1, publication.offset - 1)) {
-        this.deliver(state, missed);
+  /** A message from Redis pub/sub: runs inside ioredis's handler, so nothing here may throw. */
+  private received(channelBuffer: Buffer, message: Buffer): void {
+    const channel = channelBuffer.toString();
+    const dropped = (reason: string) =>
+      this.logger.warn('dropped a malformed message from Redis', { channel, reason });
+    if (channel.endsWith(PRESENCE_SUFFIX)) {
+      const key = channel.slice(this.prefix.length + 1, -PRESENCE_SUFFIX.length);
+      const listeners = this.presenceListeners.get(key)?.listeners;
+      if (!listeners) return;
+      const change = readPresenceChange(message.toString());
+      if (!change.ok) {
+        dropped(change.reason);
+        return;
       }
+      for (const listener of listeners) {
+        try {
+          listener(change.value);
+        } catch (error) {
+          this.onListenerError(error, key);
+        }
+      }
+      return;
     }
-    this.deliver(state, publication);
+    const key = channel.slice(this.prefix.length + 1, -PUBLICATION_SUFFIX.length);
+    const followed = this.followed.get(key);
+    if (!followed) return;
+    const read = readPublicationMessage(message);
+    if (!read.ok) {
+      dropped(read.reason);
+      return;
+    }
+    const payload = decodePayload(read.value.payload, this.codec);
+    if (!payload.ok) {
+      dropped(payload.reason);
+      return;
+    }
+    followed.follow.arrived({
+      key,
+      epoch: read.value.epoch,
+      offset: read.value.offset,
+      payload: payload.value,
+    });
   }
 
-  private async catchUp(key: string, state: Followed): Promise<void> {
-    const [epoch, seq] = await this.commands.mget(this.keyOf(key, 'epoch'), this.keyOf(key, 'seq'));
-    if (!epoch) return;
-    if (epoch !== state.epoch) {
-      state.epoch = epoch;
-      state.last = 0;
-    }
-    for (const missed of await this.range(key, epoch, state.last + 1, Number(seq ?? 0)))
-      this.deliver(state, missed);
-  }
-
-  private deliver(state: Followed, publication: Publication): void {
-    if (publication.offset <= state.last) return;
-    state.last = publication.offset;
-    for (const listener of state.listeners) listener(publication);
-  }
+  private readonly reader: StreamReader = {
+    head: async (key) => {
+      const [epoch, seq] = await this.within(
+        this.commands.mget(this.keyOf(key, 'epoch'), this.keyOf(key, 'seq')),
+      );
+      return { epoch: epoch ?? null, top: Number(seq ?? 0) };
+    },
+    range: (key, epoch, from, to) => this.range(key, epoch, from, to),
+  };
 
   private async range(key: string, epoch: string, from: number, to: number): Promise<Publication[]> {
     if (to < from) return [];
-    const entries = (await this.commands.xrangeBuffer(this.keyOf(key, 'log'), `0-${from}`, `0-${to}`)) as [
-      Buffer,
-      Buffer[],
-    ][];
-    return entries.map(([id, fields]) => ({
-      key,
-      epoch,
-      offset: offsetOf(id.toString()),
-      payload: this.decode(fields[1] as Buffer),
-    }));
-  }
-
-  private encode(payload: unknown): Buffer | string {
-    const json = JSON.stringify(payload ?? null);
-    return this.gzip ? Buffer.concat([GZIP_MARK, gzipSync(json)]) : json;
-  }
-
-  private decode(data: Buffer): unknown {
-    const text = data[0] === GZIP_MARK[0] ? gunzipSync(data.subarray(1)).toString() : data.toString();
-    return JSON.parse(text);
+    const entries = (await this.within(
+      this.commands.xrangeBuffer(this.keyOf(key, 'log'), `0-${from}`, `0-${to}`),
+    )) as [Buffer, Buffer[]][];
+    const publications: Publication[] = [];
+    for (const [id, fields] of entries) {
+      const offset = offsetOf(id.toString());
+      const payload = fields[1]
+        ? decodePayload(fields[1], this.codec)
+        : { ok: false as const, reason: 'no payload' };
+      if (payload.ok) publications.push({ key, epoch, offset, payload: payload.value });
+      else
+        this.logger.error('skipped an unreadable publication in Redis', {
+          key,
+          offset,
+          reason: payload.reason,
+        });
+    }
+    return publications;
   }
 
   /** `sb:{jobs.42.logs}:log`: the braces keep all of a key's data in one Redis Cluster slot. */
@@ -343,12 +478,20 @@ export class RedisBroker implements Broker {
   }
 }
 
+const PRESENCE_SUFFIX = '}:presence';
+const PUBLICATION_SUFFIX = '}:pub';
+
 /** The value of a claimed idempotency key while its call runs (an outcome is JSON, never this). */
 const RUNNING = 'running';
-const RELEASE_SCRIPT = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
-/** Marks a gzipped payload; JSON text never starts with this byte. */
-const GZIP_MARK = Buffer.from([0x00]);
+/** A stored idempotent outcome; a value that is not one (written by something else) fails the claim. */
+function readOutcome(value: string): StoredOutcome {
+  const parsed = parseBoundedJson(value, DEFAULT_MAX_DEPTH);
+  const outcome = parsed.ok ? (parsed.value as { ok?: unknown } | null) : null;
+  if (typeof outcome !== 'object' || outcome === null || typeof outcome.ok !== 'boolean')
+    throw new BrokerError('idempotency store holds a value that is not an outcome');
+  return outcome as StoredOutcome;
+}
 
 function offsetOf(streamId: string): number {
   return Number(streamId.slice(streamId.indexOf('-') + 1));

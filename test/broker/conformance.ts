@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, test } from 'vitest';
-import type { Broker, PresenceChange, Publication } from '../../src/broker/broker.js';
+import type { Broker, BrokerGap, PresenceChange, Publication } from '../../src/broker/broker.js';
 
 export interface ConformanceTarget {
   /** A fresh broker with `historySize` kept per key. */
   make(historySize?: number): Promise<Broker>;
   /** A second broker on the same backend (another node), when the implementation has one. */
   peer?(): Promise<Broker>;
+  /** Makes the backend forget one key's history, as a restart without persistence would. */
+  loseHistory?(broker: Broker, key: string): Promise<void>;
 }
 
 /** Waits until `list` has `count` entries; fails after 5 s. */
@@ -132,6 +134,36 @@ export function brokerConformance(name: string, target: ConformanceTarget): void
       expect(changes[1]!.member).toEqual({ connectionId: 'c2', userId: 'bob', info: { tab: 2 } });
       await stop();
     });
+
+    if (target.loseHistory) {
+      test('a live listener whose key loses its history gets one epoch gap, then the new epoch in order', async () => {
+        const broker = await make();
+        const k = key();
+        const seen: (string | BrokerGap)[] = [];
+        await broker.subscribe(k, (p) => seen.push(`${p.offset}:${p.payload}`), {
+          onGap: (gap) => seen.push(gap),
+        });
+        await broker.publish(k, 'a');
+        const old = await broker.publish(k, 'b');
+        await until(seen, 2);
+        await target.loseHistory!(broker, k);
+        const fresh = await broker.publish(k, 'c');
+        await broker.publish(k, 'd');
+        await until(seen, 5);
+        expect(fresh.epoch).not.toBe(old.epoch);
+        expect(seen).toEqual([
+          '1:a',
+          '2:b',
+          {
+            reason: 'epoch',
+            from: { epoch: old.epoch, offset: 2 },
+            resumedAt: { epoch: fresh.epoch, offset: 0 },
+          },
+          '1:c',
+          '2:d',
+        ]);
+      });
+    }
 
     if (target.peer) {
       test('a publication on one node reaches listeners on another, with the same offsets', async () => {

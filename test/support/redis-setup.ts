@@ -1,6 +1,6 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { connect, createServer } from 'node:net';
+import { execFileSync } from 'node:child_process';
 import type { TestProject } from 'vitest/node';
+import { RedisProcess } from './redis-process.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -9,7 +9,7 @@ declare module 'vitest' {
   }
 }
 
-let redis: ChildProcess | undefined;
+let redis: RedisProcess | undefined;
 
 /** Uses REDIS_URL when set; else starts Debian's redis-server on a free port, without persistence. */
 export async function setup(project: TestProject): Promise<void> {
@@ -23,47 +23,10 @@ export async function setup(project: TestProject): Promise<void> {
     project.provide('redisUrl', '');
     return;
   }
-  const port = await freePort();
-  redis = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    {
-      stdio: 'ignore',
-    },
-  );
-  await waitForPort(port);
-  project.provide('redisUrl', `redis://127.0.0.1:${port}`);
+  redis = await RedisProcess.start();
+  project.provide('redisUrl', redis.url);
 }
 
 export async function teardown(): Promise<void> {
-  redis?.kill('SIGTERM');
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
-
-async function waitForPort(port: number): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.end();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`redis-server did not open port ${port}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await redis?.kill();
 }
