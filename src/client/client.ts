@@ -532,6 +532,15 @@ export class Client<P extends Protocol<any>> {
     // Recovery may overlap what was already delivered: each publication reaches the application once.
     if (last && last.epoch === message.epoch && message.offset <= last.offset) return;
     subscription.position = { epoch: message.epoch, offset: message.offset };
+    if (last && last.epoch !== message.epoch) {
+      // The broker lost its history under a live subscription (a restart without persistence):
+      // whatever the old epoch held past `last` is gone, and the application must hear it.
+      subscription.options.onGap?.({
+        reason: 'epoch',
+        from: last,
+        resumedAt: { epoch: message.epoch, offset: message.offset - 1 },
+      });
+    }
     if (message.skipped) {
       subscription.options.onGap?.({
         reason: 'dropped',

@@ -203,6 +203,33 @@ describe('recovery gaps', () => {
     expect(gaps[0]!.resumedAt.epoch).not.toBe(gaps[0]!.from?.epoch);
   });
 
+  test('a live subscriber hears "epoch" when the broker loses its history under it', async () => {
+    const broker = new MemoryBroker();
+    harness = await startHarness({ broker });
+    const client = harness.client();
+    const prices = collector();
+    const gaps: Gap[] = [];
+    const sub = client.subscribe('ticks.prices', { symbol: 'L' }, (p) => prices.push(p), {
+      onGap: (g) => gaps.push(g),
+    });
+    await sub.ready;
+    await harness.server.publish('ticks.prices', { symbol: 'L' }, 1);
+    await harness.server.publish('ticks.prices', { symbol: 'L' }, 2);
+    await prices.until(2);
+    const before = sub.position!;
+    broker.restart();
+    await harness.server.publish('ticks.prices', { symbol: 'L' }, 100);
+    await harness.server.publish('ticks.prices', { symbol: 'L' }, 101);
+    await prices.until(4);
+    expect(prices.got).toEqual([1, 2, 100, 101]);
+    expect(before.offset).toBe(2);
+    expect(gaps).toEqual([
+      { reason: 'epoch', from: before, resumedAt: { epoch: sub.position!.epoch, offset: 0 } },
+    ]);
+    expect(sub.position!.epoch).not.toBe(before.epoch);
+    expect(sub.position!.offset).toBe(2);
+  });
+
   test('refuses subscriptions past maxSubscriptions with TOO_MANY_SUBSCRIPTIONS', async () => {
     harness = await startHarness({ limits: { maxSubscriptions: 2 } });
     const client = harness.client();
