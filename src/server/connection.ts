@@ -556,6 +556,7 @@ export class Connection implements ConnectionInfo {
         maxMessageBytes: limits.maxMessageBytes,
         maxInFlight: limits.maxInFlight,
         ratePerSecond: limits.ratePerSecond,
+        rateBurst: limits.rateBurst,
       },
     });
     if (principal.expiresAt !== undefined) this.armExpiry(principal.expiresAt);

@@ -396,6 +396,9 @@ function decodeWelcome(value: Record<string, unknown>): Decoded {
   ) {
     return fail('welcome: field "limits" must hold numbers maxMessageBytes, maxInFlight, ratePerSecond');
   }
+  // Optional: servers before it was announced leave it out.
+  if (limits.rateBurst !== undefined && !isTimestamp(limits.rateBurst))
+    return fail('welcome: field "limits.rateBurst" must be a number');
   if (expiresAt !== undefined && !isTimestamp(expiresAt))
     return fail('welcome: field "expiresAt" must be a number');
   return ok({
@@ -409,6 +412,7 @@ function decodeWelcome(value: Record<string, unknown>): Decoded {
       maxMessageBytes: limits.maxMessageBytes,
       maxInFlight: limits.maxInFlight,
       ratePerSecond: limits.ratePerSecond,
+      ...(limits.rateBurst === undefined ? {} : { rateBurst: limits.rateBurst }),
     },
     ...(expiresAt === undefined ? {} : { expiresAt }),
   });

@@ -50,6 +50,8 @@ export interface WelcomeLimits {
   readonly maxMessageBytes: number;
   readonly maxInFlight: number;
   readonly ratePerSecond: number;
+  /** Tokens the server's bucket holds (frames a fresh connection may send at once). Absent from older servers. */
+  readonly rateBurst?: number;
 }
 
 /** Client → server: run a command. `credential` is for formats that authenticate every message. */

@@ -21,7 +21,7 @@ describe.each(TRANSPORTS)('over %s', (kind) => {
         version: '1.2.0',
         principal: { id: 'anonymous', permissions: ['*'] },
         heartbeatMs: 5000,
-        limits: { maxMessageBytes: 1048576, maxInFlight: 7, ratePerSecond: 1000 },
+        limits: { maxMessageBytes: 1048576, maxInFlight: 7, ratePerSecond: 1000, rateBurst: 2000 },
       });
     });
 

@@ -30,13 +30,13 @@ const golden: [string, Message, string][] = [
       version: '1.0.0',
       principal: { id: 'u', permissions: ['jobs:*'] },
       heartbeatMs: 15000,
-      limits: { maxMessageBytes: 1048576, maxInFlight: 64, ratePerSecond: 1000 },
+      limits: { maxMessageBytes: 1048576, maxInFlight: 64, ratePerSecond: 1000, rateBurst: 2000 },
       expiresAt: 1700000000000,
     },
-    '{"type":"welcome","connectionId":"c1","protocol":"jobs","version":"1.0.0","principal":{"id":"u","permissions":["jobs:*"]},"heartbeatMs":15000,"limits":{"maxMessageBytes":1048576,"maxInFlight":64,"ratePerSecond":1000},"expiresAt":1700000000000}',
+    '{"type":"welcome","connectionId":"c1","protocol":"jobs","version":"1.0.0","principal":{"id":"u","permissions":["jobs:*"]},"heartbeatMs":15000,"limits":{"maxMessageBytes":1048576,"maxInFlight":64,"ratePerSecond":1000,"rateBurst":2000},"expiresAt":1700000000000}',
   ],
   [
-    'welcome without expiresAt',
+    'welcome without expiresAt, nor rateBurst (servers before it was announced)',
     {
       type: 'welcome',
       connectionId: 'c2',
@@ -444,6 +444,11 @@ describe('decodeJson', () => {
         code: 'BAD_MESSAGE',
         message: 'welcome: field "limits" must hold numbers maxMessageBytes, maxInFlight, ratePerSecond',
       },
+    ],
+    [
+      'a welcome with a string rateBurst',
+      '{"type":"welcome","connectionId":"c","protocol":"p","version":"1.0.0","principal":{"id":"u","permissions":[]},"heartbeatMs":1,"limits":{"maxMessageBytes":1,"maxInFlight":1,"ratePerSecond":1,"rateBurst":"lots"}}',
+      { code: 'BAD_MESSAGE', message: 'welcome: field "limits.rateBurst" must be a number' },
     ],
     [
       'a welcome with a string expiresAt',
