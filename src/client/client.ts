@@ -40,6 +40,7 @@ import type {
 } from '../wire/message.js';
 import { type BackoffOptions, backoffDelay } from './backoff.js';
 import { Channel, type ChannelLink, type OpenChannelOptions } from './channel.js';
+import { Outbox, type Outgoing } from './outbox.js';
 import type { ConnectionState, StateListener } from './state.js';
 import { StreamQueue } from './stream-queue.js';
 import { type SubscribeOptions, Subscription } from './subscription.js';
@@ -111,7 +112,7 @@ export interface StreamOptions extends CallOptions {
 /** Items a stream may run ahead of its consumer when neither the call nor the client says otherwise. */
 export const DEFAULT_STREAM_WINDOW = 64;
 
-interface Pending {
+interface Pending extends Outgoing {
   readonly id: CallId;
   /** Rewritten at each send of a channel call: the channel's number belongs to one connection. */
   message: Call | Publish | Reauth | OpenChannel | CloseChannel;
@@ -120,7 +121,6 @@ interface Pending {
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: CallError) => void;
   readonly stream?: StreamQueue<unknown>;
-  sent: boolean;
   cleanup(): void;
 }
 
@@ -150,6 +150,8 @@ export class Client<P extends Protocol<any>> {
   private readonly subscribeRequests = new Map<CallId, Subscription>();
   private nextId = 1;
   private socket: Socket | undefined;
+  /** The current socket's frames, paced to the server's rate (see outbox.ts). */
+  private outbox: Outbox<Pending> = new Outbox(() => {});
   /** Bumped per socket so that events from an abandoned socket are ignored. */
   private generation = 0;
   private attempt = 0;
@@ -650,6 +652,7 @@ export class Client<P extends Protocol<any>> {
       ...(stream ? { stream } : {}),
       ...(channel ? { channel } : {}),
       sent: false,
+      sentAt: 0,
       cleanup() {
         clearTimeout(timer);
         options.signal?.removeEventListener('abort', onAbort);
@@ -678,6 +681,12 @@ export class Client<P extends Protocol<any>> {
   }
 
   private transmit(pending: Pending): void {
+    const frame = this.frameOf(pending);
+    if (frame !== undefined) this.outbox.send(frame, pending);
+  }
+
+  /** Encodes a request for the current connection; fails it (and returns nothing) if it cannot go. */
+  private frameOf(pending: Pending): Frame | undefined {
     if (pending.channel && pending.message.type === 'call')
       pending.message = { ...pending.message, channel: pending.channel.number };
     let frame: Frame | null;
@@ -688,11 +697,11 @@ export class Client<P extends Protocol<any>> {
         pending,
         new CallError('INVALID_INPUT', `input cannot be encoded: ${(error as Error).message}`),
       );
-      return;
+      return undefined;
     }
     if (frame === null) {
       this.fail(pending, new CallError('UNKNOWN_COMMAND', `wire ${this.wire.name} cannot carry calls`));
-      return;
+      return undefined;
     }
     const max = this.welcome?.limits.maxMessageBytes ?? Number.POSITIVE_INFINITY;
     // UTF-8 takes at most 3 bytes per UTF-16 unit, so most frames need no exact (allocating) count.
@@ -707,10 +716,9 @@ export class Client<P extends Protocol<any>> {
         pending,
         new CallError('TOO_LARGE', `call of ${size} bytes exceeds the server's limit of ${max} bytes`),
       );
-      return;
+      return undefined;
     }
-    pending.sent = true;
-    this.socket?.send(frame);
+    return frame;
   }
 
   /** Ends a call with an error; `tellServer` sends a cancel if the call had gone out. */
@@ -728,6 +736,8 @@ export class Client<P extends Protocol<any>> {
     if (queued >= 0) this.queue.splice(queued, 1);
     const waiting = this.channelQueue.indexOf(pending);
     if (waiting >= 0) this.channelQueue.splice(waiting, 1);
+    // Still in the outbox: it never reaches the server, so there is nothing to cancel there.
+    this.outbox.remove(pending);
     if (tellServer && pending.sent && this.stateValue === 'open')
       this.sendMessage({ type: 'cancel', id: pending.id });
     return true;
@@ -735,7 +745,7 @@ export class Client<P extends Protocol<any>> {
 
   private sendMessage(message: Message): void {
     const frame = this.wire.encode(message);
-    if (frame !== null) this.socket?.send(frame);
+    if (frame !== null) this.outbox.send(frame);
   }
 
   private async open(): Promise<void> {
@@ -754,6 +764,7 @@ export class Client<P extends Protocol<any>> {
       return;
     }
     this.socket = socket;
+    this.outbox = new Outbox((frame) => socket.send(frame));
     const connectTimeoutMs = this.options.connectTimeoutMs ?? 10_000;
     this.timers.connect = setTimeout(() => {
       socket.close(CLOSE_CODES.HANDSHAKE_TIMEOUT.code, 'handshake timeout');
@@ -849,7 +860,8 @@ export class Client<P extends Protocol<any>> {
         );
         const pending = message.id === undefined ? undefined : this.pending.get(message.id);
         const subscription = message.id === undefined ? undefined : this.subscribeRequests.get(message.id);
-        if (pending) this.fail(pending, error);
+        if (pending && message.code === 'RATE_LIMITED' && pending.sent) this.rateLimited(pending, error);
+        else if (pending) this.fail(pending, error);
         else if (subscription && message.id !== undefined) {
           this.subscribeRequests.delete(message.id);
           this.refuse(subscription, error);
@@ -926,6 +938,38 @@ export class Client<P extends Protocol<any>> {
     }
   }
 
+  /**
+   * The server was over its rate when `refused` arrived, and drops every frame after it until its
+   * debt is paid: all sends are held for its `retryAfterMs` plus the frames already sent since (each
+   * deepened the debt). Idempotent calls among them go again after the hold, first and in order, with
+   * their keys; `refused` itself fails with RATE_LIMITED; the others sent since fail with RATE_LIMITED
+   * (`data.inDoubt`: the server may have run them) and are cancelled on the server.
+   */
+  private rateLimited(refused: Pending, error: CallError): void {
+    const data = error.data as { retryAfterMs?: unknown } | undefined;
+    const retryAfterMs = typeof data?.retryAfterMs === 'number' ? data.retryAfterMs : 0;
+    const inDoubt = [...this.pending.values()]
+      .filter((pending) => pending.sent && pending.sentAt > refused.sentAt)
+      .sort((a, b) => a.sentAt - b.sentAt);
+    this.outbox.hold(retryAfterMs, this.outbox.sentSince(refused), Date.now());
+    const again: [Frame, Pending][] = [];
+    for (const pending of [refused, ...inDoubt]) {
+      if (pending.message.type === 'call' && pending.message.idempotencyKey !== undefined) {
+        const frame = this.frameOf(pending);
+        if (frame !== undefined) again.push([frame, pending]);
+      } else if (pending === refused) this.fail(pending, error);
+      else {
+        const doubt = new CallError(
+          'RATE_LIMITED',
+          'sent while the server was over its rate: it was probably dropped, and cancelled in case it ran',
+          { retryAfterMs, inDoubt: true },
+        );
+        this.fail(pending, doubt, true);
+      }
+    }
+    this.outbox.sendFirst(again);
+  }
+
   private async answer(challenge: unknown, generation: number): Promise<void> {
     const respond = this.options.respond;
     if (!respond) {
@@ -956,6 +1000,7 @@ export class Client<P extends Protocol<any>> {
     this.attempt = 0;
     this.draining = false;
     this.retryAfterMs = 0;
+    this.outbox.start(welcome.limits, Date.now());
     this.setState('open');
     const generation = this.generation;
     const timeoutMs = this.options.heartbeatTimeoutMs ?? welcome.heartbeatMs * 3;
@@ -983,6 +1028,7 @@ export class Client<P extends Protocol<any>> {
   /** The socket of `generation` is gone: fail what it carried, then reconnect or close for good. */
   private lost(generation: number, code: number, reason: string): void {
     if (generation !== this.generation || this.stateValue === 'closed') return;
+    const unsent = this.outbox.close();
     this.detach();
     const reconnect = this.options.reconnect;
     const retry =
@@ -999,6 +1045,10 @@ export class Client<P extends Protocol<any>> {
         (pending.channel ? this.channelQueue : this.queue).push(pending);
       } else this.fail(pending, error);
     }
+    // Never written: they go with the next connection, like calls made while offline, in call order.
+    for (const pending of unsent) (pending.channel ? this.channelQueue : this.queue).push(pending);
+    this.queue.sort(byId);
+    this.channelQueue.sort(byId);
     if (!retry) {
       this.failure = new ConnectError(reason || `connection closed with ${code}`, code);
       this.shutDown(new CallError('NOT_CONNECTED', this.failure.message), code, reason);
@@ -1015,6 +1065,7 @@ export class Client<P extends Protocol<any>> {
   }
 
   private detach(): void {
+    this.outbox.close();
     this.channelsByNumber.clear();
     this.generation++;
     this.followed.clear();
@@ -1046,6 +1097,9 @@ export class Client<P extends Protocol<any>> {
 export function createClient<P extends Protocol<any>>(options: ClientOptions<P>): Client<P> {
   return new Client(options);
 }
+
+/** Call ids are this client's counter: their order is the order calls were made. */
+const byId = (a: Pending, b: Pending) => Number(a.id) - Number(b.id);
 
 const contracts = new WeakMap<Protocol<any>, Contract>();
 
