@@ -39,6 +39,7 @@ import type {
   Welcome,
 } from '../wire/message.js';
 import { type BackoffOptions, backoffDelay } from './backoff.js';
+import { CallSlots, type Slotted } from './call-slots.js';
 import { Channel, type ChannelLink, type OpenChannelOptions } from './channel.js';
 import { Outbox, type Outgoing } from './outbox.js';
 import type { ConnectionState, StateListener } from './state.js';
@@ -112,7 +113,7 @@ export interface StreamOptions extends CallOptions {
 /** Items a stream may run ahead of its consumer when neither the call nor the client says otherwise. */
 export const DEFAULT_STREAM_WINDOW = 64;
 
-interface Pending extends Outgoing {
+interface Pending extends Outgoing, Slotted {
   readonly id: CallId;
   /** Rewritten at each send of a channel call: the channel's number belongs to one connection. */
   message: Call | Publish | Reauth | OpenChannel | CloseChannel;
@@ -152,6 +153,8 @@ export class Client<P extends Protocol<any>> {
   private socket: Socket | undefined;
   /** The current socket's frames, paced to the server's rate (see outbox.ts). */
   private outbox: Outbox<Pending> = new Outbox(() => {});
+  /** The current connection's calls against the server's maxInFlight (see call-slots.ts). */
+  private slots = new CallSlots<Pending>();
   /** Bumped per socket so that events from an abandoned socket are ignored. */
   private generation = 0;
   private attempt = 0;
@@ -653,6 +656,7 @@ export class Client<P extends Protocol<any>> {
       ...(channel ? { channel } : {}),
       sent: false,
       sentAt: 0,
+      holdsSlot: false,
       cleanup() {
         clearTimeout(timer);
         options.signal?.removeEventListener('abort', onAbort);
@@ -681,6 +685,7 @@ export class Client<P extends Protocol<any>> {
   }
 
   private transmit(pending: Pending): void {
+    if (pending.message.type === 'call' && !pending.holdsSlot && !this.slots.admit(pending)) return;
     const frame = this.frameOf(pending);
     if (frame !== undefined) this.outbox.send(frame, pending);
   }
@@ -738,6 +743,7 @@ export class Client<P extends Protocol<any>> {
     if (waiting >= 0) this.channelQueue.splice(waiting, 1);
     // Still in the outbox: it never reaches the server, so there is nothing to cancel there.
     this.outbox.remove(pending);
+    for (const next of this.slots.release(pending)) this.transmit(next);
     if (tellServer && pending.sent && this.stateValue === 'open')
       this.sendMessage({ type: 'cancel', id: pending.id });
     return true;
@@ -765,6 +771,7 @@ export class Client<P extends Protocol<any>> {
     }
     this.socket = socket;
     this.outbox = new Outbox((frame) => socket.send(frame));
+    this.slots = new CallSlots();
     const connectTimeoutMs = this.options.connectTimeoutMs ?? 10_000;
     this.timers.connect = setTimeout(() => {
       socket.close(CLOSE_CODES.HANDSHAKE_TIMEOUT.code, 'handshake timeout');
@@ -1001,6 +1008,7 @@ export class Client<P extends Protocol<any>> {
     this.draining = false;
     this.retryAfterMs = 0;
     this.outbox.start(welcome.limits, Date.now());
+    this.slots.start(welcome.limits.maxInFlight);
     this.setState('open');
     const generation = this.generation;
     const timeoutMs = this.options.heartbeatTimeoutMs ?? welcome.heartbeatMs * 3;
@@ -1028,7 +1036,9 @@ export class Client<P extends Protocol<any>> {
   /** The socket of `generation` is gone: fail what it carried, then reconnect or close for good. */
   private lost(generation: number, code: number, reason: string): void {
     if (generation !== this.generation || this.stateValue === 'closed') return;
-    const unsent = this.outbox.close();
+    const unsent = [...this.outbox.close(), ...this.slots.close()];
+    // The slots were this connection's: whatever is sent again takes one on the next.
+    for (const pending of this.pending.values()) pending.holdsSlot = false;
     this.detach();
     const reconnect = this.options.reconnect;
     const retry =
@@ -1066,6 +1076,7 @@ export class Client<P extends Protocol<any>> {
 
   private detach(): void {
     this.outbox.close();
+    this.slots.close();
     this.channelsByNumber.clear();
     this.generation++;
     this.followed.clear();

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { WebSocket } from 'ws';
 import { z } from 'zod';
-import { type Client, createClient } from '../../src/client/index.js';
+import { type Client, type ClientOptions, createClient } from '../../src/client/index.js';
 import { type CallError, command, defineProtocol, type Protocol } from '../../src/protocol/index.js';
 import { anonymous, createServer, type Handlers, silentLogger } from '../../src/server/index.js';
 import type { Limits as ServerLimits } from '../../src/server/limits.js';
@@ -68,10 +68,13 @@ function countingWire(seen: ServerSide, announce = (limits: WelcomeLimits) => li
 interface Line {
   written: number;
   sneak(frame: Frame): void;
+  /** Drops the connection under the client. */
+  cut(): void;
 }
 
 function counted(socket: Socket, line: Line): Socket {
   line.sneak = (frame) => socket.send(frame);
+  line.cut = () => socket.terminate();
   return {
     send: (frame) => {
       line.written++;
@@ -90,6 +93,7 @@ async function start(
   kind: 'memory' | 'ws',
   limits: Partial<ServerLimits>,
   announce?: (limits: WelcomeLimits) => WelcomeLimits,
+  clientOptions: Partial<ClientOptions<Counter>> = {},
 ) {
   const seen: ServerSide = { decoded: 0, refused: 0, runs: { add: 0, square: 0 } };
   const handlers: Handlers<Counter> = {
@@ -115,7 +119,7 @@ async function start(
     limits,
   });
   cleanups.push(() => server.close({ graceMs: 10 }));
-  const line: Line = { written: 0, sneak: () => {} };
+  const line: Line = { written: 0, sneak: () => {}, cut: () => {} };
   const ws = webSocketConnector(WebSocket as unknown as WebSocketConstructor);
   const client: Client<Counter> = createClient({
     protocol: counter as Protocol<any> as Counter,
@@ -124,6 +128,7 @@ async function start(
     reconnect: false,
     // Short, so that a call the server dropped fails the test fast instead of hanging for 30 s.
     callTimeoutMs: 1_500,
+    ...clientOptions,
   });
   cleanups.push(() => client.close());
   await client.ready();
@@ -164,6 +169,15 @@ describe('a client pacing itself to the welcome', () => {
       expect(seen.decoded).toBe(121);
     });
   }
+
+  test('with the default limits, 300 calls at once wait for maxInFlight (64) slots: all answered, none refused', async () => {
+    const { client, seen } = await start('ws', {});
+    const { results, answered } = await burst(client, 300);
+    expect(results).toEqual(range(1000, 300));
+    expect(answered).toEqual(range(0, 300));
+    expect(seen.refused).toBe(0);
+    expect(seen.runs.add).toBe(300);
+  });
 
   test('paces to one second of the rate when an older server announces no rateBurst', async () => {
     const limits = { ratePerSecond: 100, rateBurst: 100, maxInFlight: 1000 };
@@ -214,5 +228,44 @@ describe('a RATE_LIMITED reply', () => {
     expect(squares).toEqual(range(0, 10).map((n) => n * n));
     expect(seen.runs.square).toBe(10);
     expect(seen.refused).toBe(1);
+  });
+});
+
+describe('calls waiting in the outbox', () => {
+  test('a call that times out before its turn never reaches the server (no call, no cancel)', async () => {
+    const { client, seen, line } = await start('memory', { ratePerSecond: 10, rateBurst: 5 });
+    // The client spends 4 of the 5 tokens (a tenth in reserve), one of them on the hello.
+    const outcomes = await Promise.all(
+      range(0, 5).map((i) =>
+        client.call('math.add', { a: i, b: 0 }, { timeoutMs: 50 }).catch((error: CallError) => error.code),
+      ),
+    );
+    expect(outcomes).toEqual([0, 1, 2, 'TIMEOUT', 'TIMEOUT']);
+    expect(await client.call('math.add', { a: 5, b: 0 })).toBe(5);
+    expect(line.written).toBe(5);
+    expect(seen.decoded).toBe(5);
+    expect(seen.runs.add).toBe(4);
+  });
+
+  test('those not yet sent when the connection drops go on the next one; only those sent fail DISCONNECTED', async () => {
+    const { client, seen, line } = await start('memory', { ratePerSecond: 10, rateBurst: 5 }, undefined, {
+      reconnect: { initialDelayMs: 1, maxDelayMs: 1 },
+    });
+    const calls = range(0, 6).map((i) =>
+      client.call('math.add', { a: i, b: 0 }).catch((error: CallError) => error.code),
+    );
+    const reopened = new Promise<void>((resolve) => {
+      const stop = client.onStateChange((state) => {
+        if (state !== 'open') return;
+        stop();
+        resolve();
+      });
+    });
+    // Three went out (hello + 3 = the 4 tokens); the other three wait for tokens.
+    expect(line.written).toBe(4);
+    line.cut();
+    await reopened;
+    expect(await Promise.all(calls)).toEqual(['DISCONNECTED', 'DISCONNECTED', 'DISCONNECTED', 3, 4, 5]);
+    expect(seen.refused).toBe(0);
   });
 });
