@@ -35,9 +35,7 @@ export const MAX_HOLD_MS = 60_000;
 export class Outbox<O extends Outgoing> {
   private bucket: TokenBucket | undefined;
   private ratePerSecond = Number.POSITIVE_INFINITY;
-  /** Entries from `head` on wait; those before it went out (compacted now and then, not per frame). */
   private readonly waiting: Entry<O>[] = [];
-  private head = 0;
   private readonly byOwner = new Map<O, Entry<O>>();
   private heldUntil = 0;
   /** A hold is running: when it ends the bucket starts empty (no tokens earned while held). */
@@ -84,7 +82,7 @@ export class Outbox<O extends Outgoing> {
       this.byOwner.set(owner, entry);
       return entry;
     });
-    this.waiting.splice(this.head, 0, ...entries);
+    this.waiting.unshift(...entries);
     this.drain();
   }
 
@@ -120,22 +118,18 @@ export class Outbox<O extends Outgoing> {
     this.closed = true;
     clearTimeout(this.timer);
     this.timer = undefined;
-    const owners = this.waiting
-      .slice(this.head)
-      .filter((entry) => !entry.dropped && entry.owner)
-      .map((entry) => entry.owner!);
+    const owners = this.waiting.filter((entry) => !entry.dropped && entry.owner).map((entry) => entry.owner!);
     this.waiting.length = 0;
-    this.head = 0;
     this.byOwner.clear();
     return owners;
   }
 
   private drain(): void {
     if (this.timer !== undefined || this.closed) return;
-    for (; this.head < this.waiting.length; this.compact()) {
-      const head = this.waiting[this.head]!;
+    while (this.waiting.length > 0) {
+      const head = this.waiting[0]!;
       if (head.dropped) {
-        this.head++;
+        this.waiting.shift();
         continue;
       }
       const now = Date.now();
@@ -152,7 +146,7 @@ export class Outbox<O extends Outgoing> {
         this.wake(this.bucket.retryAfterMs());
         return;
       }
-      this.head++;
+      this.waiting.shift();
       if (head.owner) {
         this.byOwner.delete(head.owner);
         head.owner.sent = true;
@@ -160,16 +154,6 @@ export class Outbox<O extends Outgoing> {
       }
       this.sentCount++;
       this.write(head.frame);
-    }
-  }
-
-  private compact(): void {
-    if (this.head === this.waiting.length) {
-      this.waiting.length = 0;
-      this.head = 0;
-    } else if (this.head >= 1024 && this.head * 2 >= this.waiting.length) {
-      this.waiting.splice(0, this.head);
-      this.head = 0;
     }
   }
 
