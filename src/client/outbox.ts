@@ -17,10 +17,13 @@ interface Entry<O extends Outgoing> {
 }
 
 /**
- * Share of the announced burst the client leaves unspent: what the server sees can be bunched up by
- * the network (jitter, a stalled segment), so the client stays this far from the server's limit.
+ * Share of the announced burst the client leaves unspent: frames written apart can reach the server
+ * bunched up (a stalled segment, a busy event loop at either end), so the client stays this far from
+ * the server's limit...
  */
 export const BURST_RESERVE = 0.1;
+/** ...and at least this many milliseconds of the rate (all but one token of a smaller burst). */
+export const JITTER_RESERVE_MS = 50;
 /** Share of the announced rate the client paces to, for the same reason and for clock drift. */
 export const RATE_SHARE = 0.99;
 /** The longest hold a server's `retryAfterMs` can impose: a peer-controlled value is bounded. */
@@ -56,7 +59,8 @@ export class Outbox<O extends Outgoing> {
     if (!(rate > 0) || !Number.isFinite(rate)) return;
     // Servers before rateBurst was announced: one second's worth (their default burst was larger).
     const announced = limits.rateBurst !== undefined && limits.rateBurst >= 1 ? limits.rateBurst : rate;
-    const burst = Math.max(1, Math.floor(announced * (1 - BURST_RESERVE)));
+    const reserve = Math.max(announced * BURST_RESERVE, (rate * JITTER_RESERVE_MS) / 1000);
+    const burst = Math.max(1, Math.floor(announced - reserve));
     this.ratePerSecond = rate * RATE_SHARE;
     this.bucket = new TokenBucket(this.ratePerSecond, burst, now);
     for (let i = 0; i < this.sentCount; i++) this.bucket.take(now);

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { WebSocket } from 'ws';
 import { z } from 'zod';
 import { type Client, type ClientOptions, createClient } from '../../src/client/index.js';
+import { BURST_RESERVE, JITTER_RESERVE_MS, MAX_HOLD_MS, RATE_SHARE } from '../../src/client/outbox.js';
 import { type CallError, command, defineProtocol, type Protocol } from '../../src/protocol/index.js';
 import { anonymous, createServer, type Handlers, silentLogger } from '../../src/server/index.js';
 import type { Limits as ServerLimits } from '../../src/server/limits.js';
@@ -11,6 +12,7 @@ import { type WebSocketConstructor, webSocketConnector } from '../../src/transpo
 import type { Frame, WireFormat } from '../../src/wire/format.js';
 import { jsonWire } from '../../src/wire/json.js';
 import type { WelcomeLimits } from '../../src/wire/message.js';
+import { docTable } from '../support/docs.js';
 
 // The client paces itself to the rate its welcome announces, so the server never has to refuse or
 // drop its frames; and when the server refuses one anyway, nothing the client sent hangs.
@@ -234,7 +236,7 @@ describe('a RATE_LIMITED reply', () => {
 describe('calls waiting in the outbox', () => {
   test('a call that times out before its turn never reaches the server (no call, no cancel)', async () => {
     const { client, seen, line } = await start('memory', { ratePerSecond: 10, rateBurst: 5 });
-    // The client spends 4 of the 5 tokens (a tenth in reserve), one of them on the hello.
+    // The client spends 4 of the 5 tokens (50 ms of the rate in reserve), one of them on the hello.
     const outcomes = await Promise.all(
       range(0, 5).map((i) =>
         client.call('math.add', { a: i, b: 0 }, { timeoutMs: 50 }).catch((error: CallError) => error.code),
@@ -268,4 +270,15 @@ describe('calls waiting in the outbox', () => {
     expect(await Promise.all(calls)).toEqual(['DISCONNECTED', 'DISCONNECTED', 'DISCONNECTED', 3, 4, 5]);
     expect(seen.refused).toBe(0);
   });
+});
+
+test('docs/client.md lists the pacing constants with their values', () => {
+  expect(
+    docTable('client.md', '## Pacing', { stripCode: true }).map(([name, value]) => [name, value]),
+  ).toEqual([
+    ['BURST_RESERVE', String(BURST_RESERVE)],
+    ['JITTER_RESERVE_MS', String(JITTER_RESERVE_MS)],
+    ['RATE_SHARE', String(RATE_SHARE)],
+    ['MAX_HOLD_MS', String(MAX_HOLD_MS)],
+  ]);
 });
