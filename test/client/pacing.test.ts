@@ -158,18 +158,25 @@ async function burst(client: Client<Counter>, count: number) {
 const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
 
 describe('a client pacing itself to the welcome', () => {
-  for (const kind of ['memory', 'ws'] as const) {
-    test(`over ${kind}: 3 × the burst fired at once is answered exactly, in order, and the server refuses and drops nothing`, async () => {
-      const { client, seen, line } = await start(kind, { ratePerSecond: 400, rateBurst: 40 });
-      const { results, answered } = await burst(client, 120);
-      expect(results).toEqual(range(1000, 120));
-      expect(answered).toEqual(range(0, 120));
-      expect(seen.refused).toBe(0);
-      expect(seen.runs.add).toBe(120);
-      // The hello and 120 calls went out, and the server read every one of them.
-      expect(line.written).toBe(121);
-      expect(seen.decoded).toBe(121);
-    });
+  // Unpaced, 1.5 × the burst got one RATE_LIMITED and the rest past the burst dropped: TIMEOUT after
+  // the call timeout. 3 × the burst owed more than the burst: 4202, every call DISCONNECTED.
+  for (const [times, count] of [
+    ['1.5', 60],
+    ['3', 120],
+  ] as const) {
+    for (const kind of ['memory', 'ws'] as const) {
+      test(`over ${kind}: ${times} × the burst fired at once is answered exactly, in order, and the server refuses and drops nothing`, async () => {
+        const { client, seen, line } = await start(kind, { ratePerSecond: 400, rateBurst: 40 });
+        const { results, answered } = await burst(client, count);
+        expect(results).toEqual(range(1000, count));
+        expect(answered).toEqual(range(0, count));
+        expect(seen.refused).toBe(0);
+        expect(seen.runs.add).toBe(count);
+        // The hello and every call went out, and the server read every one of them.
+        expect(line.written).toBe(count + 1);
+        expect(seen.decoded).toBe(count + 1);
+      });
+    }
   }
 
   test('with the default limits, 300 calls at once wait for maxInFlight (64) slots: all answered, none refused', async () => {
