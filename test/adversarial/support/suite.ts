@@ -1,0 +1,444 @@
+/**
+ * The adversarial suite, run on one wire's server in its own process over real sockets. Each wire
+ * describes itself in a `WireProfile` (how to connect and shake hands, its golden frames, a request
+ * with its exact answer, what the docs say each bad input gets, a witness client); this file holds
+ * the cases, the same for every wire. See docs/testing.md, "The adversarial suite".
+ */
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { isUtf8 } from './mutate.js';
+import { frameBytes, OPCODE, RawWebSocket, type ServerFrame, UpgradeRefused } from './raw-ws.js';
+import { ServerProcess } from './server-process.js';
+
+/** What the docs say a bad input gets. */
+export type Outcome =
+  /** The server closes with this code (and, when given, this reason). */
+  | { readonly close: number; readonly reason?: string }
+  /** Exactly one reply, checked by `check`; the connection keeps serving. */
+  | { readonly reply: (frame: ServerFrame) => void }
+  /** Nothing is sent back; the connection keeps serving. */
+  | { readonly silent: true };
+
+/** A request with its exact answer. */
+export interface Exchange {
+  readonly frame: Uint8Array;
+  /** Throws unless `reply` is exactly this request's answer. */
+  check(reply: ServerFrame): void;
+}
+
+/** A well-behaved client that keeps calling and checking exact answers. */
+export interface Witness {
+  /** Resolves once the first calls were answered. */
+  readonly ready: Promise<void>;
+  /** Stops calling; resolves with how many calls were answered exactly and every failure. */
+  stop(): Promise<{ readonly calls: number; readonly failures: readonly string[] }>;
+}
+
+export interface HostileCase {
+  readonly name: string;
+  readonly frame: Uint8Array | string;
+  readonly outcome: Outcome;
+  /** Sent before the handshake instead of after. */
+  readonly beforeWelcome?: boolean;
+}
+
+export interface FloodSpec {
+  /** Frames a flooding connection writes at once (after its handshake). */
+  readonly frames: (n: number) => Uint8Array[];
+  /** Checks what a flooding connection got: its replies and its close. */
+  readonly check: (replies: readonly ServerFrame[], close: number | undefined) => void;
+  /** HTTP status a reconnecting flooder gets once past the per-address connection rate; undefined: none. */
+  readonly refusedWith: number | undefined;
+}
+
+export interface WireProfile {
+  readonly name: string;
+  /** `servers/<script>.ts`; it serves `main` and `tight` (its rate limits reachable) ports. */
+  readonly script: string;
+  readonly scriptArgs?: () => string[];
+  /** The data frame type of the wire. */
+  readonly dataOpcode: typeof OPCODE.text | typeof OPCODE.binary;
+  /** Path and headers of an upgrade (credentials where the wire authenticates there). */
+  upgrade(): Promise<{ readonly path: string; readonly headers?: Record<string, string> }>;
+  /** Completes the handshake on a just-upgraded connection (waiting for the welcome, if any). */
+  handshake(ws: RawWebSocket): Promise<void>;
+  /** Server frames that are neither replies nor errors (heartbeats, unsolicited pushes). */
+  ignorable?(frame: ServerFrame): boolean;
+  /** Request frames taken from the wire's docs and tests. */
+  readonly golden: readonly Uint8Array[];
+  /** The `n`th request with its exact answer. */
+  exchange(n: number): Exchange;
+  /** Undefined when `frame` is a kind of server frame the docs describe, else what is wrong with it. */
+  undocumented(frame: ServerFrame): string | undefined;
+  /** Close codes the docs list for bad input on this wire. */
+  readonly documentedCloses: readonly number[];
+  /** What a data frame of random bytes (valid UTF-8 on text wires) gets after the handshake. */
+  readonly garbage: Outcome;
+  /** What a frame of the other data type gets (binary on a text wire, text on a binary one). */
+  readonly otherDataType: Outcome;
+  readonly maxMessageBytes: number;
+  /** Golden frames mutated into frames that leave the connection open, for the long run. */
+  readonly mutatedKeepingOpen: fc.Arbitrary<Uint8Array>;
+  /** Golden frames mutated in any way. */
+  readonly mutated: fc.Arbitrary<Uint8Array>;
+  /** Deep nesting in every field a peer controls, huge numbers, `__proto__` and `constructor` keys. */
+  readonly hostile: readonly HostileCase[];
+  readonly flood: FloodSpec;
+  /** What a peer that starts a frame and never finishes it gets, and within how long. */
+  readonly stuck: { readonly close: number | undefined; readonly withinMs: number; readonly refusedWith?: number };
+  witness(server: ServerProcess): Witness;
+  /** Heap growth allowed after a GC, from before the cases to after them (docs/testing.md). */
+  readonly heapBoundBytes: number;
+  /** Frames the long run sends on one connection (10,000). */
+  readonly longRun?: number;
+}
+
+/** Heap growth allowed, after a GC, between the start and the end of a wire's suite. */
+export const HEAP_BOUND_BYTES = 8 * 1024 * 1024;
+
+/** A connection and a cursor over the replies it got. */
+class Peer {
+  private cursor = 0;
+  constructor(
+    readonly ws: RawWebSocket,
+    private readonly profile: WireProfile,
+  ) {}
+
+  /** The next reply that is not a heartbeat or a push; fails if the connection ends first. */
+  async next(timeoutMs = 3000): Promise<ServerFrame> {
+    for (;;) {
+      const frame = await this.ws.message(this.cursor, timeoutMs);
+      this.cursor++;
+      if (!this.profile.ignorable?.(frame)) return frame;
+    }
+  }
+
+  /** Replies not yet read (heartbeats and pushes left out). */
+  unread(): ServerFrame[] {
+    const rest = this.ws.messages.slice(this.cursor).filter((f) => !this.profile.ignorable?.(f));
+    this.cursor = this.ws.messages.length;
+    return rest;
+  }
+
+  send(frame: Uint8Array | string, opcode: number = this.profile.dataOpcode): void {
+    this.ws.send(frame, { opcode });
+  }
+}
+
+let addressSeq = 0;
+/** A fresh loopback source address per attacker connection, so per-address limits stay out of the way. */
+function freshAddress(block = 1): string {
+  addressSeq++;
+  return `127.${block}.${(addressSeq >> 8) & 0xff}.${addressSeq & 0xff || 1}`;
+}
+
+const text = (frame: ServerFrame) => frame.payload.toString('utf8');
+const bytes = (frame: Uint8Array | string) => (typeof frame === 'string' ? Buffer.from(frame) : frame);
+
+export function adversarialSuite(profile: WireProfile): void {
+  describe(`adversarial: the ${profile.name} wire, in its own process, over real sockets`, () => {
+    let server: ServerProcess;
+    let witnesses: Witness[] = [];
+    let heapBefore: number;
+    let probes = 0;
+    const opened: RawWebSocket[] = [];
+
+    beforeAll(async () => {
+      server = await ServerProcess.start(profile.script, profile.scriptArgs?.() ?? []);
+      witnesses = [profile.witness(server)];
+      await Promise.all(witnesses.map((w) => w.ready));
+      heapBefore = (await server.heap()).heapUsed;
+    }, 30_000);
+
+    afterAll(async () => {
+      for (const ws of opened) ws.destroy();
+      await Promise.all(witnesses.map((w) => w.stop()));
+      await server?.stop();
+    });
+
+    async function upgraded(which = 'main', from = freshAddress()): Promise<RawWebSocket> {
+      const { path, headers } = await profile.upgrade();
+      const ws = await RawWebSocket.open({
+        port: server.ports[which] as number,
+        path,
+        ...(headers ? { headers } : {}),
+        from,
+      });
+      opened.push(ws);
+      return ws;
+    }
+
+    async function connected(which = 'main', from?: string): Promise<Peer> {
+      const ws = await upgraded(which, from);
+      await profile.handshake(ws);
+      return new Peer(ws, profile);
+    }
+
+    /** Sends a request and checks that its exact answer is the next reply. */
+    async function probe(peer: Peer): Promise<void> {
+      const exchange = profile.exchange(++probes);
+      peer.send(exchange.frame);
+      exchange.check(await peer.next());
+    }
+
+    /** Asserts `outcome` on `peer` after the frame was sent; returns whether the connection is still usable. */
+    async function expectOutcome(peer: Peer, outcome: Outcome): Promise<boolean> {
+      if ('close' in outcome) {
+        const closed = await peer.ws.closed();
+        expect(peer.unread().map(text)).toEqual([]);
+        expect(closed.code).toBe(outcome.close);
+        if (outcome.reason !== undefined) expect(closed.reason).toBe(outcome.reason);
+        return false;
+      }
+      if ('reply' in outcome) outcome.reply(await peer.next());
+      await probe(peer);
+      return true;
+    }
+
+    test('random bytes in a data frame get what the docs say, every time', async () => {
+      let peer = await connected();
+      await fc.assert(
+        fc.asyncProperty(fc.uint8Array({ minLength: 1, maxLength: 300 }), async (payload) => {
+          if (profile.dataOpcode === OPCODE.text && !isUtf8(payload)) payload = Buffer.from(Buffer.from(payload).toString('latin1'));
+          if (peer.ws.ended || peer.ws.closeCode !== undefined) peer = await connected();
+          peer.send(payload);
+          await expectOutcome(peer, profile.garbage);
+        }),
+        { numRuns: 25 },
+      );
+    });
+
+    test('golden frames mutated: every answer is documented, and the connection serves on or closes with a documented code', async () => {
+      let peer = await connected();
+      await fc.assert(
+        fc.asyncProperty(profile.mutated, async (frame) => {
+          if (peer.ws.ended || peer.ws.closeCode !== undefined) peer = await connected();
+          peer.send(frame);
+          const exchange = profile.exchange(++probes);
+          peer.send(exchange.frame);
+          // The probe's answer comes after whatever the mutated frame got, unless the server closed.
+          await peer.ws.until(
+            () => peer.ws.closeCode !== undefined || peer.ws.ended || answered(peer, exchange),
+            3000,
+            'the probe answered or a close',
+          );
+          const replies = peer.unread();
+          for (const reply of replies) expect(profile.undocumented(reply), text(reply)).toBeUndefined();
+          if (peer.ws.closeCode !== undefined || peer.ws.ended)
+            expect(profile.documentedCloses).toContain(peer.ws.closeCode);
+        }),
+        { numRuns: 40 },
+      );
+    });
+
+    test('truncated golden frames get what the docs say', async () => {
+      let peer = await connected();
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom(...profile.golden).chain((g) => fc.integer({ min: 1, max: Math.max(1, g.length - 1) }).map((n) => g.subarray(0, n))),
+          async (frame) => {
+            if (peer.ws.ended || peer.ws.closeCode !== undefined) peer = await connected();
+            peer.send(frame);
+            const exchange = profile.exchange(++probes);
+            peer.send(exchange.frame);
+            await peer.ws.until(
+              () => peer.ws.closeCode !== undefined || peer.ws.ended || answered(peer, exchange),
+              3000,
+              'the probe answered or a close',
+            );
+            for (const reply of peer.unread()) expect(profile.undocumented(reply), text(reply)).toBeUndefined();
+            if (peer.ws.closeCode !== undefined || peer.ws.ended)
+              expect(profile.documentedCloses).toContain(peer.ws.closeCode);
+          },
+        ),
+        { numRuns: 20 },
+      );
+    });
+
+    test('invalid UTF-8 in a text frame closes with 1007', async () => {
+      const golden = profile.golden.map((g) => (profile.dataOpcode === OPCODE.text ? g : Buffer.from('{"a":"b"}')));
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom(...golden).chain((g) =>
+            fc.tuple(fc.nat(g.length), fc.constantFrom([0x80], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xff])).map(
+              ([at, bad]) => Buffer.concat([g.subarray(0, at), Buffer.from(bad), g.subarray(at)]),
+            ),
+          ),
+          async (frame) => {
+            const peer = await connected();
+            peer.send(frame, OPCODE.text);
+            await expectOutcome(peer, { close: 1007 });
+          },
+        ),
+        { numRuns: 6 },
+      );
+    });
+
+    test('a frame of the other data type gets what the docs say', async () => {
+      const peer = await connected();
+      const other = profile.dataOpcode === OPCODE.text ? OPCODE.binary : OPCODE.text;
+      const frame = profile.golden[0] as Uint8Array;
+      peer.send(other === OPCODE.text ? Buffer.from(Buffer.from(frame).toString('latin1')) : frame, other);
+      await expectOutcome(peer, profile.otherDataType);
+    });
+
+    test('a frame over maxMessageBytes closes with 1009, whether announced or sent whole', async () => {
+      const announced = await connected();
+      announced.ws.send(Buffer.alloc(16), { opcode: profile.dataOpcode, announcedLength: profile.maxMessageBytes + 1 });
+      await expectOutcome(announced, { close: 1009 });
+      const whole = await connected();
+      whole.send(Buffer.alloc(profile.maxMessageBytes + 1, 0x20));
+      await expectOutcome(whole, { close: 1009 });
+    });
+
+    test('fragmented frames: a request in three fragments with a ping between them gets its exact answer', async () => {
+      const peer = await connected();
+      const exchange = profile.exchange(++probes);
+      const frame = exchange.frame;
+      const a = Math.floor(frame.length / 3);
+      const b = Math.floor((2 * frame.length) / 3);
+      peer.ws.send(frame.subarray(0, a), { opcode: profile.dataOpcode, fin: false });
+      peer.ws.send(frame.subarray(a, b), { opcode: OPCODE.continuation, fin: false });
+      peer.ws.send(Buffer.from('are you there'), { opcode: OPCODE.ping });
+      peer.ws.send(frame.subarray(b), { opcode: OPCODE.continuation, fin: true });
+      exchange.check(await peer.next());
+      await probe(peer);
+    });
+
+    test('fragments adding up to more than maxMessageBytes close with 1009', async () => {
+      const peer = await connected();
+      const chunk = Buffer.alloc(Math.ceil(profile.maxMessageBytes / 4) + 1, 0x20);
+      peer.ws.send(chunk, { opcode: profile.dataOpcode, fin: false });
+      for (let i = 0; i < 4; i++) peer.ws.send(chunk, { opcode: OPCODE.continuation, fin: false });
+      await expectOutcome(peer, { close: 1009 });
+    });
+
+    test('a continuation with no message started, or a data frame inside a fragmented one, closes with 1002', async () => {
+      const stray = await connected();
+      stray.ws.send(profile.golden[0] as Uint8Array, { opcode: OPCODE.continuation });
+      await expectOutcome(stray, { close: 1002 });
+      const interleaved = await connected();
+      interleaved.ws.send(Buffer.from('{'), { opcode: profile.dataOpcode, fin: false });
+      interleaved.ws.send(profile.golden[0] as Uint8Array, { opcode: profile.dataOpcode });
+      await expectOutcome(interleaved, { close: 1002 });
+    });
+
+    test('an unmasked client frame closes with 1002', async () => {
+      const peer = await connected();
+      peer.ws.send(profile.golden[0] as Uint8Array, { opcode: profile.dataOpcode, mask: false });
+      await expectOutcome(peer, { close: 1002 });
+    });
+
+    test.each(profile.hostile.map((c) => [c.name, c] as const))('hostile: %s', async (_name, hostileCase) => {
+      const peer = hostileCase.beforeWelcome ? new Peer(await upgraded(), profile) : await connected();
+      peer.send(bytes(hostileCase.frame));
+      await expectOutcome(peer, hostileCase.outcome);
+      expect(await server.ask<string[]>('polluted')).toEqual([]);
+    });
+
+    test(`${profile.longRun ?? 10_000} mutated golden frames on one connection, then an exact answer`, async () => {
+      const count = profile.longRun ?? 10_000;
+      const peer = await connected();
+      const frames = fc.sample(profile.mutatedKeepingOpen, { numRuns: count, seed: 11 });
+      // Written in batches so the socket's buffer stays small; the server answers as it reads.
+      for (let i = 0; i < frames.length; i += 500) {
+        const batch = frames.slice(i, i + 500).map((f) => bytesOfFrame(f, profile.dataOpcode));
+        peer.ws.write(Buffer.concat(batch));
+        await new Promise<void>((resolve) => peer.ws.socket.write('', () => resolve()));
+      }
+      const exchange = profile.exchange(++probes);
+      peer.send(exchange.frame);
+      await peer.ws.until(() => answered(peer, exchange) || peer.ws.ended || peer.ws.closeCode !== undefined, 20_000, 'the probe answered');
+      expect(peer.ws.closeCode).toBeUndefined();
+      const replies = peer.unread();
+      const wrong = replies.map((r) => profile.undocumented(r)).filter((w) => w !== undefined);
+      expect(wrong.slice(0, 5)).toEqual([]);
+      expect(await server.ask<string[]>('polluted')).toEqual([]);
+    }, 30_000);
+
+    test('a flooder that reconnects: each connection pays for itself; the per-address rate refuses it at the upgrade', async () => {
+      const from = '127.0.0.5';
+      const refusals: number[] = [];
+      let floods = 0;
+      for (let attempt = 0; attempt < 40 && !refusals.length; attempt++) {
+        let ws: RawWebSocket;
+        try {
+          ws = await upgraded('tight', from);
+        } catch (error) {
+          if (!(error instanceof UpgradeRefused)) throw error;
+          refusals.push(error.status);
+          continue;
+        }
+        await profile.handshake(ws);
+        const peer = new Peer(ws, profile);
+        ws.write(Buffer.concat(profile.flood.frames(8000).map((f) => bytesOfFrame(f, profile.dataOpcode))));
+        await ws.closed(5000);
+        const closedAt = Date.now();
+        await ws.gone(1000);
+        // Closed for abuse: dropped at once, not after a grace while ws keeps parsing.
+        expect((ws.endedAt as number) - closedAt).toBeLessThan(250);
+        profile.flood.check(peer.unread(), ws.closeCode);
+        floods++;
+      }
+      expect(floods).toBeGreaterThan(0);
+      if (profile.flood.refusedWith === undefined) expect(refusals).toEqual([]);
+      else expect(refusals).toEqual([profile.flood.refusedWith]);
+    }, 30_000);
+
+    test('100 peers that start a frame and never finish it are closed (or refused) and gone', async () => {
+      const outcomes = await Promise.all(
+        Array.from({ length: 100 }, async () => {
+          let ws: RawWebSocket;
+          try {
+            ws = await upgraded('main', freshAddress(2));
+          } catch (error) {
+            if (error instanceof UpgradeRefused) return { refused: error.status };
+            throw error;
+          }
+          // 60 KiB announced, 1 KiB sent: under every pre-welcome limit, and never finished.
+          ws.send(Buffer.alloc(1024, 0x20), { opcode: profile.dataOpcode, announcedLength: 60 * 1024, fin: true });
+          const closed = await ws.closed(profile.stuck.withinMs + 2000);
+          const closedAt = Date.now();
+          await ws.gone(2000);
+          return { close: closed.code, lingeredMs: (ws.endedAt as number) - closedAt };
+        }),
+      );
+      for (const outcome of outcomes) {
+        if ('refused' in outcome) expect(outcome.refused).toBe(profile.stuck.refusedWith);
+        else {
+          expect(outcome.close).toBe(profile.stuck.close);
+          expect(outcome.lingeredMs).toBeLessThan(250);
+        }
+      }
+    }, 30_000);
+
+    test('at the end: the process is alive, the witness was served throughout, the heap is back within its bound', async () => {
+      for (const ws of opened.splice(0)) ws.destroy();
+      expect(server.alive, server.stderr).toBe(true);
+      const results = await Promise.all(witnesses.map((w) => w.stop()));
+      witnesses = [];
+      for (const result of results) {
+        expect(result.failures).toEqual([]);
+        expect(result.calls).toBeGreaterThan(10);
+      }
+      const heapAfter = (await server.heap()).heapUsed;
+      expect(heapAfter - heapBefore).toBeLessThan(profile.heapBoundBytes);
+    }, 30_000);
+  });
+}
+
+/** Whether the exchange's answer is among the replies received. */
+function answered(peer: Peer, exchange: Exchange): boolean {
+  return peer.ws.messages.some((m) => {
+    try {
+      exchange.check(m);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+function bytesOfFrame(frame: Uint8Array, opcode: number): Buffer {
+  return frameBytes(frame, { opcode });
+}
