@@ -2,7 +2,8 @@
  * The native JSON wire under attack: the test protocol with anonymous auth, two servers in one process.
  * - `main`: a rate limit too high to reach (1,000,000/s), so 10,000 frames on one connection are all
  *   decoded and answered; the rest of its limits are small so the cases are quick: handshake 500 ms,
- *   frames up to 256 KiB, heartbeat 250 ms with a 2 s timeout.
+ *   frames up to 256 KiB, heartbeat 250 ms with a 5 s timeout (a stalled test process must not
+ *   cost the witness its connection).
  * - `tight`: the default rate limit (1000/s, burst 2000), for the floods, and 4 new connections
  *   per second per address, so a reconnecting flooder meets its 429 within the case.
  * Both allow only 50 pending handshakes (so 100 stuck peers meet the 503), and per-principal limits
@@ -17,7 +18,7 @@ const small: Partial<Limits> = {
   handshakeTimeoutMs: 500,
   maxMessageBytes: 256 * 1024,
   heartbeatMs: 250,
-  heartbeatTimeoutMs: 2000,
+  heartbeatTimeoutMs: 5000,
 };
 
 /**

@@ -5,7 +5,25 @@
  * process goes away, so no server outlives its test.
  */
 export type Ask = { readonly id: number; readonly kind: string; readonly data?: unknown };
-export type Answer = { readonly id: number; readonly ok: boolean; readonly value?: unknown; readonly error?: string };
+export type Answer = {
+  readonly id: number;
+  readonly ok: boolean;
+  readonly value?: unknown;
+  readonly error?: string;
+};
+
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+
+/** The longest the event loop was blocked: a server that stalls fails its witness, and this says why. */
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+
+/** The longest stall since the last ask, in ms. */
+function takeLag(): number {
+  const max = Math.round(loopDelay.max / 1e6);
+  loopDelay.reset();
+  return max;
+}
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
@@ -36,9 +54,11 @@ export function serveAdversarial(
       const value =
         message.kind === 'heap'
           ? await settledHeap()
-          : message.kind === 'polluted'
-            ? Object.getOwnPropertyNames(Object.prototype).filter((name) => !BUILTIN_PROTO_KEYS.has(name))
-            : await extra(message);
+          : message.kind === 'lag'
+            ? takeLag()
+            : message.kind === 'polluted'
+              ? Object.getOwnPropertyNames(Object.prototype).filter((name) => !BUILTIN_PROTO_KEYS.has(name))
+              : await extra(message);
       answer = { id: message.id, ok: true, value };
     } catch (error) {
       answer = { id: message.id, ok: false, error: String(error) };
@@ -46,6 +66,8 @@ export function serveAdversarial(
     process.send?.(answer);
   });
   process.on('disconnect', () => process.exit(0));
+  // Module loading stalls the loop too; only what happens once serving counts.
+  loopDelay.reset();
   process.stdout.write(`${JSON.stringify({ ports })}\n`);
 }
 

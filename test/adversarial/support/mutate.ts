@@ -114,7 +114,8 @@ export function mutatedBytes(golden: readonly Uint8Array[]): fc.Arbitrary<Uint8A
         const at = bytes.length ? e.at % bytes.length : 0;
         if (e.kind === 'flip' && bytes.length) bytes[at] = e.value;
         else if (e.kind === 'cut') bytes = bytes.subarray(0, at);
-        else if (e.kind === 'insert') bytes = Buffer.concat([bytes.subarray(0, at), e.bytes, bytes.subarray(at)]);
+        else if (e.kind === 'insert')
+          bytes = Buffer.concat([bytes.subarray(0, at), e.bytes, bytes.subarray(at)]);
         else if (e.kind === 'splice') {
           const other = golden[e.other % golden.length] as Uint8Array;
           bytes = Buffer.concat([bytes.subarray(0, at), other.subarray(at % Math.max(other.length, 1))]);
@@ -137,7 +138,14 @@ export function invalidUtf8(golden: readonly Uint8Array[]): fc.Arbitrary<Uint8Ar
     .tuple(
       fc.constantFrom(...golden),
       fc.nat(),
-      fc.constantFrom([0x80], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xff], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xe2, 0x82]),
+      fc.constantFrom(
+        [0x80],
+        [0xc0, 0xaf],
+        [0xed, 0xa0, 0x80],
+        [0xff],
+        [0xf8, 0x88, 0x80, 0x80, 0x80],
+        [0xe2, 0x82],
+      ),
     )
     .map(([frame, at, bad]) => {
       const i = at % (frame.length + 1);

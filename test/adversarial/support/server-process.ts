@@ -61,7 +61,10 @@ export class ServerProcess {
         if (!line) return;
         clearTimeout(timer);
         child.removeAllListeners('exit');
-        const server = new ServerProcess(child, (JSON.parse(line) as { ports: Record<string, number> }).ports);
+        const server = new ServerProcess(
+          child,
+          (JSON.parse(line) as { ports: Record<string, number> }).ports,
+        );
         child.stderr?.on('data', (more: Buffer) => {
           server.stderr += more.toString();
         });

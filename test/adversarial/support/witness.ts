@@ -11,7 +11,11 @@ const ANSWER_WITHIN_MS = 5000;
  * `call(n)` makes the n-th call and throws unless its answer is exact. `close` ends the client.
  * `ready` resolves after the first three answers.
  */
-export function pacedWitness(name: string, call: (n: number) => Promise<void>, close: () => unknown): Witness {
+export function pacedWitness(
+  name: string,
+  call: (n: number) => Promise<void>,
+  close: () => unknown,
+): Witness {
   const failures: string[] = [];
   let calls = 0;
   let n = 0;
@@ -24,7 +28,10 @@ export function pacedWitness(name: string, call: (n: number) => Promise<void>, c
     const index = ++n;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${ANSWER_WITHIN_MS} ms`)), ANSWER_WITHIN_MS);
+      timer = setTimeout(
+        () => reject(new Error(`no answer within ${ANSWER_WITHIN_MS} ms`)),
+        ANSWER_WITHIN_MS,
+      );
     });
     const done: Promise<void> = Promise.race([call(index), timeout])
       .then(
@@ -52,7 +59,8 @@ export function pacedWitness(name: string, call: (n: number) => Promise<void>, c
         await Promise.all([...running]);
         await close();
         // The first failures say what went wrong; the rest are usually its consequences.
-        const shown = failures.length > 10 ? [...failures.slice(0, 10), `… and ${failures.length - 10} more`] : failures;
+        const shown =
+          failures.length > 10 ? [...failures.slice(0, 10), `… and ${failures.length - 10} more`] : failures;
         return { calls, failures: shown };
       })();
       return stopped;
