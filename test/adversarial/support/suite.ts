@@ -17,7 +17,12 @@ export type Outcome =
   /** Exactly one reply, checked by `check`; the connection keeps serving. */
   | { readonly reply: (frame: ServerFrame) => void }
   /** Nothing is sent back; the connection keeps serving. */
-  | { readonly silent: true };
+  | { readonly silent: true }
+  /**
+   * For input the docs cannot name one answer for (random bytes may form a valid protobuf): whatever
+   * comes back is a documented reply, and the connection keeps serving.
+   */
+  | { readonly documented: true };
 
 /** A request with its exact answer. */
 export interface Exchange {
@@ -203,6 +208,15 @@ export function adversarialSuite(profile: WireProfile): void {
         return false;
       }
       if ('reply' in outcome) outcome.reply(await peer.next());
+      if ('documented' in outcome) {
+        const exchange = profile.exchange(++probes);
+        scanned.set(exchange, peer.ws.messages.length);
+        peer.send(exchange.frame);
+        await peer.ws.until(() => answered(peer, exchange) || peer.ws.ended, 3000, 'the probe answered');
+        for (const reply of peer.unread()) expect(profile.undocumented(reply), text(reply)).toBeUndefined();
+        expect(peer.ws.closeCode).toBeUndefined();
+        return true;
+      }
       await probe(peer);
       return true;
     }
