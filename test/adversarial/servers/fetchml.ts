@@ -1,6 +1,6 @@
 /**
  * The fetch_ml binary wire under attack: the job-queue demo's fetch_ml binding (examples/job-queue/fetchml),
- * two servers in one process, as servers/json.ts: `main` with a rate out of reach, `tight` with the
+ * two servers in one process, as servers/json.ts: `main` with a rate and an in-flight cap out of reach (a probe follows each batch of 200 frames), `tight` with the
  * default rate and 4 new connections per second per address. Small limits keep the cases quick:
  * frames up to 256 KiB, heartbeat 250 ms with a 5 s timeout, at most 50 pending handshakes.
  * The admin API key is the first argument (the test makes one per run); its hash is all the store keeps.
@@ -54,6 +54,6 @@ async function start(limits: Record<string, number>) {
 }
 
 serveAdversarial({
-  main: await start({ ratePerSecond: 1_000_000, rateBurst: 1_000_000 }),
+  main: await start({ ratePerSecond: 1_000_000, rateBurst: 1_000_000, maxInFlight: 10_000 }),
   tight: await start({ connectRatePerAddress: 4 }),
 });

@@ -1,7 +1,7 @@
 /**
  * The goval wire under attack: chat, files (a temporary root holding hello.txt) and ot services, the
  * token `token-alice` in the URL path (/wsv2/token-alice), two servers in one process as
- * servers/json.ts: `main` with a rate out of reach, `tight` with the default rate and 4 new
+ * servers/json.ts: `main` with a rate and an in-flight cap out of reach (a probe follows each batch of 200 frames), `tight` with the default rate and 4 new
  * connections per second per address. Small limits keep the cases quick: frames up to 256 KiB,
  * heartbeat 250 ms with a 5 s timeout, at most 50 pending handshakes.
  */
@@ -59,6 +59,6 @@ async function start(limits: Record<string, number>) {
 }
 
 serveAdversarial({
-  main: await start({ ratePerSecond: 1_000_000, rateBurst: 1_000_000 }),
+  main: await start({ ratePerSecond: 1_000_000, rateBurst: 1_000_000, maxInFlight: 10_000 }),
   tight: await start({ connectRatePerAddress: 4 }),
 });

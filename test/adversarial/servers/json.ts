@@ -1,7 +1,7 @@
 /**
  * The native JSON wire under attack: the test protocol with anonymous auth, two servers in one process.
- * - `main`: a rate limit too high to reach (1,000,000/s), so 10,000 frames on one connection are all
- *   decoded and answered; the rest of its limits are small so the cases are quick: handshake 500 ms,
+ * - `main`: a rate limit (1,000,000/s) and an in-flight cap (10,000) too high to reach, so 10,000 frames on one connection are all
+ *   decoded and answered; the rest of its limits are small so the cases are quick: handshake 1 s,
  *   frames up to 256 KiB, heartbeat 250 ms with a 5 s timeout (a stalled test process must not
  *   cost the witness its connection).
  * - `tight`: the default rate limit (1000/s, burst 2000), for the floods, and 4 new connections
@@ -15,7 +15,7 @@ import { testHandlers } from '../../support/harness.js';
 import { serveAdversarial } from '../support/child.js';
 
 const small: Partial<Limits> = {
-  handshakeTimeoutMs: 500,
+  handshakeTimeoutMs: 1000,
   maxMessageBytes: 256 * 1024,
   heartbeatMs: 250,
   heartbeatTimeoutMs: 5000,
@@ -31,10 +31,21 @@ const peerLimits: Record<string, number> = {
   connectRatePerPrincipal: 1_000_000,
 };
 
+/**
+ * The test handlers, with the work a stream does bounded: the protocol's schema puts no maximum on
+ * `logs.tail`'s count, and a handler that yields 2^31 items without awaiting stalls any server. That
+ * is the handler's doing, not the wire's, so here it is capped at 100.
+ */
+const base = testHandlers();
+const handlers: typeof base = {
+  ...base,
+  logs: { ...base.logs, tail: (input, ctx) => base.logs.tail({ count: Math.min(input.count, 100) }, ctx) },
+};
+
 async function start(limits: Record<string, number>) {
   return createServer({
     protocol: testProtocol,
-    handlers: testHandlers(),
+    handlers,
     port: 0,
     host: '127.0.0.1',
     auth: anonymous(['*']),
@@ -43,6 +54,6 @@ async function start(limits: Record<string, number>) {
   });
 }
 
-const main = await start({ ratePerSecond: 1_000_000, rateBurst: 1_000_000 });
+const main = await start({ ratePerSecond: 1_000_000, rateBurst: 1_000_000, maxInFlight: 10_000 });
 const tight = await start({ connectRatePerAddress: 4 });
 serveAdversarial({ main: main.port as number, tight: tight.port as number });

@@ -14,33 +14,36 @@ export function deepObject(depth: number): string {
   return `${'{"a":'.repeat(depth - 1)}{}${'}'.repeat(depth - 1)}`;
 }
 
-/** Values a peer may put anywhere a JSON value goes, chosen to hurt. */
-export const hostileValue: fc.Arbitrary<string> = fc.oneof(
-  fc.constantFrom(
-    '1e400',
-    '-1e400',
-    '123456789012345678901234567890',
-    '9007199254740993',
-    '-0',
-    '0.1e-400',
-    'null',
-    'true',
-    '""',
-    '{}',
-    '[]',
-    '{"__proto__":{"polluted":true}}',
-    '{"constructor":{"prototype":{"polluted":true}}}',
-    '"__proto__"',
-    '"constructor"',
-    '"toString"',
-    deepArray(65),
-    deepObject(65),
-    deepArray(2000),
-  ),
-  fc.double().map((n) => (Number.isFinite(n) ? JSON.stringify(n) : '0')),
-  fc.string({ maxLength: 40 }).map((s) => JSON.stringify(s)),
-  fc.integer().map(String),
-);
+/** Values nested past the default depth limit. */
+const deepValues = [deepArray(65), deepObject(65), deepArray(2000)];
+
+/** Values a peer may put anywhere a JSON value goes, chosen to hurt; `deep` adds ones past maxDepth. */
+export function hostileValue(deep = true): fc.Arbitrary<string> {
+  return fc.oneof(
+    fc.constantFrom(
+      '1e400',
+      '-1e400',
+      '123456789012345678901234567890',
+      '9007199254740993',
+      '-0',
+      '0.1e-400',
+      'null',
+      'true',
+      '""',
+      '{}',
+      '[]',
+      '{"__proto__":{"polluted":true}}',
+      '{"constructor":{"prototype":{"polluted":true}}}',
+      '"__proto__"',
+      '"constructor"',
+      '"toString"',
+      ...(deep ? deepValues : []),
+    ),
+    fc.double().map((n) => (Number.isFinite(n) ? JSON.stringify(n) : '0')),
+    fc.string({ maxLength: 40 }).map((s) => JSON.stringify(s)),
+    fc.integer().map(String),
+  );
+}
 
 /** Replaces one JSON value (a leaf, or a whole object/array) of `json` at a random place. */
 function replaceValue(json: string, at: number, replacement: string): string {
@@ -89,11 +92,14 @@ function valueEnd(json: string, start: number): number {
 }
 
 /** A golden JSON frame with one to three of its values replaced by hostile ones. */
-export function mutatedJson(golden: readonly string[]): fc.Arbitrary<string> {
+export function mutatedJson(
+  golden: readonly string[],
+  options: { deep?: boolean } = {},
+): fc.Arbitrary<string> {
   return fc
     .tuple(
       fc.constantFrom(...golden),
-      fc.array(fc.tuple(fc.nat(), hostileValue), { minLength: 1, maxLength: 3 }),
+      fc.array(fc.tuple(fc.nat(), hostileValue(options.deep ?? true)), { minLength: 1, maxLength: 3 }),
     )
     .map(([frame, edits]) => edits.reduce((json, [at, value]) => replaceValue(json, at, value), frame));
 }

@@ -174,10 +174,19 @@ export class RawWebSocket {
 
   /** Waits until `check` holds; re-checked on every frame and at the end; fails after `timeoutMs`. */
   until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-    if (check()) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const wake = () => {
-        if (!check()) return;
+        let done: boolean;
+        try {
+          done = check();
+        } catch (error) {
+          // A check that throws (an inexact answer) fails the wait with its own message.
+          clearTimeout(timer);
+          this.waiters.delete(wake);
+          reject(error);
+          return;
+        }
+        if (!done) return;
         clearTimeout(timer);
         this.waiters.delete(wake);
         resolve();
@@ -191,6 +200,7 @@ export class RawWebSocket {
         );
       }, timeoutMs);
       this.waiters.add(wake);
+      wake();
     });
   }
 
