@@ -2,8 +2,8 @@
  * A WebSocket client written by hand over a `net` socket, so a test can send what no real client
  * would: fragments (FIN=0 then continuations), invalid UTF-8 in a text frame, a header announcing
  * more bytes than ever come, unmasked frames, plain garbage. It reads the server's frames (unmasked,
- * as RFC 6455 requires of a server), answers nothing on its own (no pong), and records the close
- * code and the moment the TCP connection ended.
+ * as RFC 6455 requires of a server), answers pings unless told to play dead, never answers a close
+ * frame, and records the close code and the moment the TCP connection ended.
  */
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
@@ -52,6 +52,8 @@ export interface ConnectOptions {
   readonly headers?: Record<string, string>;
   /** Source address (any 127.x works on loopback), so per-address limits see distinct peers. */
   readonly from?: string;
+  /** Answer WebSocket pings, as any live client does; false plays a dead peer. Default true. */
+  readonly autoPong?: boolean;
 }
 
 /** The upgrade was refused: the HTTP status and body. */
@@ -76,7 +78,10 @@ export class RawWebSocket {
   private fragments: ServerFrame[] = [];
   private readonly waiters = new Set<() => void>();
 
-  private constructor(readonly socket: Socket) {
+  private constructor(
+    readonly socket: Socket,
+    private readonly autoPong: boolean,
+  ) {
     socket.on('data', (chunk: Buffer) => {
       this.buffer = Buffer.concat([this.buffer, chunk]);
       this.parse();
@@ -116,7 +121,7 @@ export class RawWebSocket {
         }
         socket.off('data', onData);
         socket.off('error', reject);
-        const raw = new RawWebSocket(socket);
+        const raw = new RawWebSocket(socket, options.autoPong ?? true);
         const leftover = head.subarray(end + 4);
         if (leftover.length) socket.emit('data', leftover);
         resolve(raw);
@@ -236,8 +241,10 @@ export class RawWebSocket {
       if (opcode === OPCODE.close) {
         this.closeCode = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
         this.closeReason = payload.subarray(2).toString();
-      } else if (opcode === OPCODE.ping || opcode === OPCODE.pong) {
-        // Not answered: a raw peer is as silent as an attacker chooses to be.
+      } else if (opcode === OPCODE.ping) {
+        if (this.autoPong) this.write(frameBytes(payload, { opcode: OPCODE.pong }));
+      } else if (opcode === OPCODE.pong) {
+        // Nothing to do: this peer never pings.
       } else {
         this.fragments.push({ opcode, payload: Buffer.from(payload) });
         if (fin) {

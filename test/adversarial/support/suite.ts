@@ -54,6 +54,14 @@ export interface HostileCase {
 export interface FloodSpec {
   /** Frames a flooding connection writes at once (after its handshake). */
   readonly frames: (n: number) => Uint8Array[];
+  /** How many frames each flood writes; default 8,000. */
+  readonly count?: number;
+  /**
+   * Whether the wire closes a flooder (4202). When it does not, a probe after the flood must be
+   * answered, and the flood is repeated `reconnects` times (default 3).
+   */
+  readonly closes?: boolean;
+  readonly reconnects?: number;
   /** Checks what a flooding connection got: its replies and its close. */
   readonly check: (replies: readonly ServerFrame[], close: number | undefined) => void;
   /** HTTP status a reconnecting flooder gets once past the per-address connection rate; undefined: none. */
@@ -106,6 +114,8 @@ export interface WireProfile {
   witness(server: ServerProcess): Witness;
   /** Heap growth allowed after a GC, from before the cases to after them (docs/testing.md). */
   readonly heapBoundBytes: number;
+  /** Resident set growth allowed, where native memory is at stake (Buster's gzip contexts). */
+  readonly rssBoundBytes?: number;
   /** Frames the long run sends on one connection (10,000). */
   readonly longRun?: number;
 }
@@ -157,6 +167,7 @@ export function adversarialSuite(profile: WireProfile): void {
     let server: ServerProcess;
     let witnesses: Witness[] = [];
     let heapBefore: number;
+    let rssBefore: number;
     let probes = 0;
     const opened: RawWebSocket[] = [];
 
@@ -164,7 +175,9 @@ export function adversarialSuite(profile: WireProfile): void {
       server = await ServerProcess.start(profile.script, profile.scriptArgs?.() ?? []);
       witnesses = [profile.witness(server)];
       await Promise.all(witnesses.map((w) => w.ready));
-      heapBefore = (await server.heap()).heapUsed;
+      const before = await server.heap();
+      heapBefore = before.heapUsed;
+      rssBefore = before.rss;
     }, 30_000);
 
     afterAll(async () => {
@@ -173,13 +186,14 @@ export function adversarialSuite(profile: WireProfile): void {
       await server?.stop();
     });
 
-    async function upgraded(which = 'main', from = freshAddress()): Promise<RawWebSocket> {
+    async function upgraded(which = 'main', from = freshAddress(), autoPong = true): Promise<RawWebSocket> {
       const { path, headers } = await profile.upgrade();
       const ws = await RawWebSocket.open({
         port: server.ports[which] as number,
         path,
         ...(headers ? { headers } : {}),
         from,
+        autoPong,
       });
       opened.push(ws);
       return ws;
@@ -406,8 +420,10 @@ export function adversarialSuite(profile: WireProfile): void {
     test('a flooder that reconnects: each connection pays for itself; the per-address rate refuses it at the upgrade', async () => {
       const from = '127.0.0.5';
       const refusals: number[] = [];
+      const closes = profile.flood.closes ?? true;
+      const attempts = closes ? 40 : (profile.flood.reconnects ?? 3);
       let floods = 0;
-      for (let attempt = 0; attempt < 40 && !refusals.length; attempt++) {
+      for (let attempt = 0; attempt < attempts && !refusals.length; attempt++) {
         let ws: RawWebSocket;
         try {
           ws = await upgraded('tight', from);
@@ -418,26 +434,40 @@ export function adversarialSuite(profile: WireProfile): void {
         }
         await profile.handshake(ws);
         const peer = new Peer(ws, profile);
-        ws.write(Buffer.concat(profile.flood.frames(8000).map((f) => bytesOfFrame(f, profile.dataOpcode))));
-        await ws.closed(5000);
-        const closedAt = Date.now();
-        await ws.gone(1000);
-        // Closed for abuse: dropped at once, not after a grace while ws keeps parsing.
-        expect((ws.endedAt as number) - closedAt).toBeLessThan(250);
+        const frames = profile.flood.frames(profile.flood.count ?? 8000);
+        ws.write(Buffer.concat(frames.map((f) => bytesOfFrame(f, profile.dataOpcode))));
+        if (closes) {
+          await ws.closed(5000);
+          const closedAt = Date.now();
+          await ws.gone(1000);
+          // Closed for abuse: dropped at once, not after a grace while ws keeps parsing.
+          expect((ws.endedAt as number) - closedAt).toBeLessThan(250);
+        } else {
+          const exchange = profile.exchange(++probes);
+          scanned.set(exchange, ws.messages.length);
+          peer.send(exchange.frame);
+          await ws.until(
+            () => answered(peer, exchange) || ws.ended,
+            20_000,
+            'the probe after the flood answered',
+          );
+          ws.destroy();
+        }
         profile.flood.check(peer.unread(), ws.closeCode);
         floods++;
       }
       expect(floods).toBeGreaterThan(0);
       if (profile.flood.refusedWith === undefined) expect(refusals).toEqual([]);
       else expect(refusals).toEqual([profile.flood.refusedWith]);
-    }, 30_000);
+    }, 45_000);
 
     test('100 peers that start a frame and never finish it are closed (or refused) and gone', async () => {
       const outcomes = await Promise.all(
         Array.from({ length: 100 }, async () => {
           let ws: RawWebSocket;
           try {
-            ws = await upgraded('main', freshAddress(2));
+            // Dead peers: they never answer a ping either.
+            ws = await upgraded('main', freshAddress(2), false);
           } catch (error) {
             if (error instanceof UpgradeRefused) return { refused: error.status };
             throw error;
@@ -473,8 +503,10 @@ export function adversarialSuite(profile: WireProfile): void {
         expect(result.failures, `the server's event loop stalled up to ${lagMs} ms`).toEqual([]);
         expect(result.calls).toBeGreaterThanOrEqual(3);
       }
-      const heapAfter = (await server.heap()).heapUsed;
-      expect(heapAfter - heapBefore).toBeLessThan(profile.heapBoundBytes);
+      const after = await server.heap();
+      expect(after.heapUsed - heapBefore).toBeLessThan(profile.heapBoundBytes);
+      if (profile.rssBoundBytes !== undefined)
+        expect(after.rss - rssBefore).toBeLessThan(profile.rssBoundBytes);
     }, 30_000);
   });
 }
