@@ -49,6 +49,8 @@ export interface HostileCase {
   readonly beforeWelcome?: boolean;
   /** Frames sent first, each answered by one reply (not checked), e.g. to create what the case edits. */
   readonly setup?: readonly (Uint8Array | string)[];
+  /** Checks what the server process told the test (its events over IPC) once the outcome is in. */
+  readonly after?: (events: readonly unknown[]) => void;
 }
 
 export interface FloodSpec {
@@ -390,6 +392,7 @@ export function adversarialSuite(profile: WireProfile): void {
       }
       peer.send(bytes(hostileCase.frame));
       await expectOutcome(peer, hostileCase.outcome);
+      hostileCase.after?.(server.events);
       expect(await server.ask<string[]>('polluted')).toEqual([]);
     });
 
