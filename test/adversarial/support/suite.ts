@@ -122,6 +122,13 @@ export interface WireProfile {
   readonly longRun?: number;
 }
 
+/**
+ * How much longer each case runs: 1 in `npm test`; `npm run soak` sets ADVERSARIAL_SCALE=10
+ * (ten times the fast-check runs, the long run and the floods).
+ */
+const SCALE = Math.max(1, Number(process.env.ADVERSARIAL_SCALE ?? 1));
+const runs = (n: number) => n * SCALE;
+
 /** Heap growth allowed, after a GC, between the start and the end of a wire's suite. */
 export const HEAP_BOUND_BYTES = 8 * 1024 * 1024;
 
@@ -247,7 +254,7 @@ export function adversarialSuite(profile: WireProfile): void {
           peer.send(payload);
           await expectOutcome(peer, profile.garbage);
         }),
-        { numRuns: 25 },
+        { numRuns: runs(25) },
       );
     });
 
@@ -270,7 +277,7 @@ export function adversarialSuite(profile: WireProfile): void {
           if (peer.ws.closeCode !== undefined || peer.ws.ended)
             expect(profile.documentedCloses).toContain(peer.ws.closeCode);
         }),
-        { numRuns: 40 },
+        { numRuns: runs(40) },
       );
     });
 
@@ -299,7 +306,7 @@ export function adversarialSuite(profile: WireProfile): void {
               expect(profile.documentedCloses).toContain(peer.ws.closeCode);
           },
         ),
-        { numRuns: 20 },
+        { numRuns: runs(20) },
       );
     });
 
@@ -322,7 +329,7 @@ export function adversarialSuite(profile: WireProfile): void {
             await expectOutcome(peer, { close: 1007 });
           },
         ),
-        { numRuns: 6 },
+        { numRuns: runs(6) },
       );
     });
 
@@ -397,7 +404,7 @@ export function adversarialSuite(profile: WireProfile): void {
     });
 
     test(`${profile.longRun ?? 10_000} mutated golden frames on one connection, then an exact answer`, async () => {
-      const count = profile.longRun ?? 10_000;
+      const count = runs(profile.longRun ?? 10_000);
       const peer = await connected();
       const frames = fc.sample(profile.mutatedKeepingOpen, { numRuns: count, seed: 11 });
       // Batches of 200, each followed by a probe whose exact answer paces the next batch: the
@@ -418,13 +425,13 @@ export function adversarialSuite(profile: WireProfile): void {
       const wrong = replies.map((r) => profile.undocumented(r)).filter((w) => w !== undefined);
       expect(wrong.slice(0, 5)).toEqual([]);
       expect(await server.ask<string[]>('polluted')).toEqual([]);
-    }, 30_000);
+    }, 30_000 * SCALE);
 
     test('a flooder that reconnects: each connection pays for itself; the per-address rate refuses it at the upgrade', async () => {
       const from = '127.0.0.5';
       const refusals: number[] = [];
       const closes = profile.flood.closes ?? true;
-      const attempts = closes ? 40 : (profile.flood.reconnects ?? 3);
+      const attempts = closes ? 40 : runs(profile.flood.reconnects ?? 3);
       let floods = 0;
       for (let attempt = 0; attempt < attempts && !refusals.length; attempt++) {
         let ws: RawWebSocket;
@@ -462,7 +469,7 @@ export function adversarialSuite(profile: WireProfile): void {
       expect(floods).toBeGreaterThan(0);
       if (profile.flood.refusedWith === undefined) expect(refusals).toEqual([]);
       else expect(refusals).toEqual([profile.flood.refusedWith]);
-    }, 45_000);
+    }, 45_000 * SCALE);
 
     test('100 peers that start a frame and never finish it are closed (or refused) and gone', async () => {
       const outcomes = await Promise.all(
