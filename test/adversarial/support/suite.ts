@@ -403,73 +403,81 @@ export function adversarialSuite(profile: WireProfile): void {
       expect(await server.ask<string[]>('polluted')).toEqual([]);
     });
 
-    test(`${profile.longRun ?? 10_000} mutated golden frames on one connection, then an exact answer`, async () => {
-      const count = runs(profile.longRun ?? 10_000);
-      const peer = await connected();
-      const frames = fc.sample(profile.mutatedKeepingOpen, { numRuns: count, seed: 11 });
-      // Batches of 200, each followed by a probe whose exact answer paces the next batch: the
-      // connection is shown to serve all along, and the socket's buffers stay small.
-      for (let i = 0; i < frames.length; i += 200) {
-        const batch = frames.slice(i, i + 200).map((f) => bytesOfFrame(f, profile.dataOpcode));
-        const exchange = profile.exchange(++probes);
-        scanned.set(exchange, peer.ws.messages.length);
-        peer.ws.write(Buffer.concat([...batch, bytesOfFrame(exchange.frame, profile.dataOpcode)]));
-        await peer.ws.until(
-          () => answered(peer, exchange) || peer.ws.ended || peer.ws.closeCode !== undefined,
-          10_000,
-          `the probe after frame ${i + batch.length} answered`,
-        );
-      }
-      expect(peer.ws.closeCode).toBeUndefined();
-      const replies = peer.unread();
-      const wrong = replies.map((r) => profile.undocumented(r)).filter((w) => w !== undefined);
-      expect(wrong.slice(0, 5)).toEqual([]);
-      expect(await server.ask<string[]>('polluted')).toEqual([]);
-    }, 30_000 * SCALE);
-
-    test('a flooder that reconnects: each connection pays for itself; the per-address rate refuses it at the upgrade', async () => {
-      const from = '127.0.0.5';
-      const refusals: number[] = [];
-      const closes = profile.flood.closes ?? true;
-      const attempts = closes ? 40 : runs(profile.flood.reconnects ?? 3);
-      let floods = 0;
-      for (let attempt = 0; attempt < attempts && !refusals.length; attempt++) {
-        let ws: RawWebSocket;
-        try {
-          ws = await upgraded('tight', from);
-        } catch (error) {
-          if (!(error instanceof UpgradeRefused)) throw error;
-          refusals.push(error.status);
-          continue;
-        }
-        await profile.handshake(ws);
-        const peer = new Peer(ws, profile);
-        const frames = profile.flood.frames(profile.flood.count ?? 8000);
-        ws.write(Buffer.concat(frames.map((f) => bytesOfFrame(f, profile.dataOpcode))));
-        if (closes) {
-          await ws.closed(5000);
-          const closedAt = Date.now();
-          await ws.gone(1000);
-          // Closed for abuse: dropped at once, not after a grace while ws keeps parsing.
-          expect((ws.endedAt as number) - closedAt).toBeLessThan(250);
-        } else {
+    test(
+      `${profile.longRun ?? 10_000} mutated golden frames on one connection, then an exact answer`,
+      async () => {
+        const count = runs(profile.longRun ?? 10_000);
+        const peer = await connected();
+        const frames = fc.sample(profile.mutatedKeepingOpen, { numRuns: count, seed: 11 });
+        // Batches of 200, each followed by a probe whose exact answer paces the next batch: the
+        // connection is shown to serve all along, and the socket's buffers stay small.
+        for (let i = 0; i < frames.length; i += 200) {
+          const batch = frames.slice(i, i + 200).map((f) => bytesOfFrame(f, profile.dataOpcode));
           const exchange = profile.exchange(++probes);
-          scanned.set(exchange, ws.messages.length);
-          peer.send(exchange.frame);
-          await ws.until(
-            () => answered(peer, exchange) || ws.ended,
-            20_000,
-            'the probe after the flood answered',
+          scanned.set(exchange, peer.ws.messages.length);
+          peer.ws.write(Buffer.concat([...batch, bytesOfFrame(exchange.frame, profile.dataOpcode)]));
+          await peer.ws.until(
+            () => answered(peer, exchange) || peer.ws.ended || peer.ws.closeCode !== undefined,
+            10_000,
+            `the probe after frame ${i + batch.length} answered`,
           );
-          ws.destroy();
         }
-        profile.flood.check(peer.unread(), ws.closeCode);
-        floods++;
-      }
-      expect(floods).toBeGreaterThan(0);
-      if (profile.flood.refusedWith === undefined) expect(refusals).toEqual([]);
-      else expect(refusals).toEqual([profile.flood.refusedWith]);
-    }, 45_000 * SCALE);
+        expect(peer.ws.closeCode).toBeUndefined();
+        const replies = peer.unread();
+        const wrong = replies.map((r) => profile.undocumented(r)).filter((w) => w !== undefined);
+        expect(wrong.slice(0, 5)).toEqual([]);
+        expect(await server.ask<string[]>('polluted')).toEqual([]);
+      },
+      30_000 * SCALE,
+    );
+
+    test(
+      'a flooder that reconnects: each connection pays for itself; the per-address rate refuses it at the upgrade',
+      async () => {
+        const from = '127.0.0.5';
+        const refusals: number[] = [];
+        const closes = profile.flood.closes ?? true;
+        const attempts = closes ? 40 : runs(profile.flood.reconnects ?? 3);
+        let floods = 0;
+        for (let attempt = 0; attempt < attempts && !refusals.length; attempt++) {
+          let ws: RawWebSocket;
+          try {
+            ws = await upgraded('tight', from);
+          } catch (error) {
+            if (!(error instanceof UpgradeRefused)) throw error;
+            refusals.push(error.status);
+            continue;
+          }
+          await profile.handshake(ws);
+          const peer = new Peer(ws, profile);
+          const frames = profile.flood.frames(profile.flood.count ?? 8000);
+          ws.write(Buffer.concat(frames.map((f) => bytesOfFrame(f, profile.dataOpcode))));
+          if (closes) {
+            await ws.closed(5000);
+            const closedAt = Date.now();
+            await ws.gone(1000);
+            // Closed for abuse: dropped at once, not after a grace while ws keeps parsing.
+            expect((ws.endedAt as number) - closedAt).toBeLessThan(250);
+          } else {
+            const exchange = profile.exchange(++probes);
+            scanned.set(exchange, ws.messages.length);
+            peer.send(exchange.frame);
+            await ws.until(
+              () => answered(peer, exchange) || ws.ended,
+              20_000,
+              'the probe after the flood answered',
+            );
+            ws.destroy();
+          }
+          profile.flood.check(peer.unread(), ws.closeCode);
+          floods++;
+        }
+        expect(floods).toBeGreaterThan(0);
+        if (profile.flood.refusedWith === undefined) expect(refusals).toEqual([]);
+        else expect(refusals).toEqual([profile.flood.refusedWith]);
+      },
+      45_000 * SCALE,
+    );
 
     test('100 peers that start a frame and never finish it are closed (or refused) and gone', async () => {
       const outcomes = await Promise.all(
