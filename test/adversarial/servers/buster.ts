@@ -2,7 +2,7 @@
  * The Buster wire under attack: the Buster-shaped protocol of test/adapters/buster on the memory
  * stream bus, JWTs signed with the fixtures' secret, path /api/v1/ws. Buster has no rate limit of
  * its own, so `main` and `tight` are alike. Small settings keep the cases quick: frames up to
- * 256 KiB, a ping every 250 ms answered within 3 s (a raw peer that never pongs is closed then).
+ * 256 KiB, a ping every 250 ms answered within 1.5 s (a raw peer that never pongs is closed then).
  */
 import { createBusterServer, MemoryStreamBus } from '../../../src/adapters/buster/index.js';
 import { silentLogger } from '../../../src/server/index.js';
@@ -19,7 +19,7 @@ async function start() {
     host: '127.0.0.1',
     path: '/api/v1/ws',
     logger: silentLogger,
-    settings: { maxBlockMs: 200, maxMessageBytes: 256 * 1024, pingIntervalMs: 250, pongTimeoutMs: 3000 },
+    settings: { maxBlockMs: 200, maxMessageBytes: 256 * 1024, pingIntervalMs: 250, pongTimeoutMs: 1500 },
   });
   return server.port as number;
 }

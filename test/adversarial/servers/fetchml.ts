@@ -2,7 +2,7 @@
  * The fetch_ml binary wire under attack: the job-queue demo's fetch_ml binding (examples/job-queue/fetchml),
  * two servers in one process, as servers/json.ts: `main` with a rate and an in-flight cap out of reach (a probe follows each batch of 200 frames), `tight` with the
  * default rate and 4 new connections per second per address. Small limits keep the cases quick:
- * frames up to 256 KiB, heartbeat 250 ms with a 5 s timeout, at most 50 pending handshakes.
+ * frames up to 256 KiB, heartbeat 250 ms with a 2 s timeout, at most 50 pending handshakes.
  * The admin API key is the first argument (the test makes one per run); its hash is all the store keeps.
  */
 
@@ -14,7 +14,7 @@ import { fetchmlJobQueue } from '../../../examples/job-queue/fetchml/protocol.js
 import { RunBook } from '../../../examples/job-queue/fetchml/runs.js';
 import { JobQueue } from '../../../examples/job-queue/jobs.js';
 import { MetricLog } from '../../../examples/job-queue/metrics.js';
-import { ApiKeyStore, createServer, silentLogger } from '../../../src/server/index.js';
+import { ApiKeyStore, createServer, type Limits, silentLogger } from '../../../src/server/index.js';
 import { fetchmlWire } from '../../../src/wire/fetchml/index.js';
 import { serveAdversarial } from '../support/child.js';
 
@@ -25,14 +25,14 @@ store.addHash(ApiKeyStore.hash(process.argv[2] ?? ''), {
 });
 const jobs = new JobQueue({ lineMs: 5, lines: 2 });
 
-/** Limits of the flood fixes, spread untyped so this compiles before they land (see servers/json.ts). */
-const peerLimits: Record<string, number> = {
+/** Peer limits (docs/limits.md) for these cases; per principal out of reach (every peer may be one principal). */
+const peerLimits: Partial<Limits> = {
   maxPendingHandshakes: 50,
   maxConnectionsPerPrincipal: 1_000_000,
   connectRatePerPrincipal: 1_000_000,
 };
 
-async function start(limits: Record<string, number>) {
+async function start(limits: Partial<Limits>) {
   const server = await createServer({
     protocol: fetchmlJobQueue,
     handlers: fetchmlJobQueueHandlers(jobs, new DatasetCatalog(), new MetricLog(), new RunBook()),
@@ -45,7 +45,7 @@ async function start(limits: Record<string, number>) {
     limits: {
       maxMessageBytes: 256 * 1024,
       heartbeatMs: 250,
-      heartbeatTimeoutMs: 5000,
+      heartbeatTimeoutMs: 2000,
       ...peerLimits,
       ...limits,
     },

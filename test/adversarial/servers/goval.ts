@@ -3,13 +3,13 @@
  * token `token-alice` in the URL path (/wsv2/token-alice), two servers in one process as
  * servers/json.ts: `main` with a rate and an in-flight cap out of reach (a probe follows each batch of 200 frames), `tight` with the default rate and 4 new
  * connections per second per address. Small limits keep the cases quick: frames up to 256 KiB,
- * heartbeat 250 ms with a 5 s timeout, at most 50 pending handshakes.
+ * heartbeat 250 ms with a 2 s timeout, at most 50 pending handshakes.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defineProtocol } from '../../../src/protocol/index.js';
-import { createServer, silentLogger } from '../../../src/server/index.js';
+import { createServer, type Limits, silentLogger } from '../../../src/server/index.js';
 import { chat, chatService } from '../../../src/services/chat/index.js';
 import { files, filesService } from '../../../src/services/files/index.js';
 import { ot, otService } from '../../../src/services/ot/index.js';
@@ -26,14 +26,14 @@ const protocol = defineProtocol({
   services: { chat: chatService, files: filesService, ot: otService },
 });
 
-/** Limits of the flood fixes, spread untyped so this compiles before they land (see servers/json.ts). */
-const peerLimits: Record<string, number> = {
+/** Peer limits (docs/limits.md) for these cases; per principal out of reach (every peer may be one principal). */
+const peerLimits: Partial<Limits> = {
   maxPendingHandshakes: 50,
   maxConnectionsPerPrincipal: 1_000_000,
   connectRatePerPrincipal: 1_000_000,
 };
 
-async function start(limits: Record<string, number>) {
+async function start(limits: Partial<Limits>) {
   const server = await createServer({
     protocol,
     handlers: {},
@@ -50,7 +50,7 @@ async function start(limits: Record<string, number>) {
     limits: {
       maxMessageBytes: 256 * 1024,
       heartbeatMs: 250,
-      heartbeatTimeoutMs: 5000,
+      heartbeatTimeoutMs: 2000,
       ...peerLimits,
       ...limits,
     },

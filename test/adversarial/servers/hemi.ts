@@ -3,17 +3,17 @@
  * handshake, any key admitted (an attacker can always make a key), two servers in one process as
  * servers/json.ts: `main` with a rate and an in-flight cap out of reach (a probe follows each batch of 200 frames), `tight` with the default rate and 4 new
  * connections per second per address. Small limits keep the cases quick: handshake 2 s (signing takes time on a busy machine), frames
- * up to 256 KiB, heartbeat 250 ms with a 5 s timeout, at most 50 pending handshakes.
+ * up to 256 KiB, heartbeat 250 ms with a 2 s timeout, at most 50 pending handshakes.
  */
 import { secp256k1Auth } from '../../../src/adapters/hemi/authenticator.js';
-import { createServer, silentLogger } from '../../../src/server/index.js';
+import { createServer, type Limits, silentLogger } from '../../../src/server/index.js';
 import { hemiWire } from '../../../src/wire/hemi/wire.js';
 import { bfgHandlers } from '../../adapters/hemi/support.js';
 import { bfgProtocol } from '../../wire/hemi/fixtures.js';
 import { serveAdversarial } from '../support/child.js';
 
-/** Limits of the flood fixes, spread untyped so this compiles before they land (see servers/json.ts). */
-const peerLimits: Record<string, number> = {
+/** Peer limits (docs/limits.md) for these cases; per principal out of reach (every peer may be one principal). */
+const peerLimits: Partial<Limits> = {
   maxPendingHandshakes: 50,
   maxConnectionsPerPrincipal: 1_000_000,
   connectRatePerPrincipal: 1_000_000,
@@ -36,7 +36,7 @@ const handlers: typeof bfgHandlers = {
   },
 };
 
-async function start(limits: Record<string, number>) {
+async function start(limits: Partial<Limits>) {
   const server = await createServer({
     protocol: bfgProtocol,
     handlers,
@@ -49,7 +49,7 @@ async function start(limits: Record<string, number>) {
       handshakeTimeoutMs: 2000,
       maxMessageBytes: 256 * 1024,
       heartbeatMs: 250,
-      heartbeatTimeoutMs: 5000,
+      heartbeatTimeoutMs: 2000,
       ...peerLimits,
       ...limits,
     },

@@ -4,7 +4,7 @@
  * process answers one itself: a `key_delete_sync` naming `probe-…` makes the Worker send a
  * `key_delete` request for `<name>-ack` on its current link (the connection that dialled last),
  * after every earlier frame was handled. Every frame handled or rejected is told to the test over
- * IPC. Small settings keep the cases quick: frames up to 256 KiB, a link with no ping for 3 s is
+ * IPC. Small settings keep the cases quick: frames up to 256 KiB, a link with no ping for 1.5 s is
  * dropped, requests time out after 1 s. `main` and `tight` are the same Worker.
  */
 import { SyncWorker } from '../../../src/adapters/sandbox-sync/index.js';
@@ -13,7 +13,7 @@ import { serveAdversarial, tell } from '../support/child.js';
 const worker = new SyncWorker({
   token: process.argv[2] ?? '',
   maxPayload: 256 * 1024,
-  readTimeoutMs: 3000,
+  readTimeoutMs: 1500,
   requestTimeoutMs: 1000,
 });
 worker.onEvent((event) => {

@@ -54,6 +54,8 @@ export interface ConnectOptions {
   readonly from?: string;
   /** Answer WebSocket pings, as any live client does; false plays a dead peer. Default true. */
   readonly autoPong?: boolean;
+  /** Send a WebSocket ping this often, for servers that expect the peer to ping (sandbox-sync). */
+  readonly pingEveryMs?: number;
 }
 
 /** The upgrade was refused: the HTTP status and body. */
@@ -122,6 +124,14 @@ export class RawWebSocket {
         socket.off('data', onData);
         socket.off('error', reject);
         const raw = new RawWebSocket(socket, options.autoPong ?? true);
+        if (options.pingEveryMs) {
+          const pinger = setInterval(
+            () => raw.write(frameBytes(Buffer.alloc(0), { opcode: OPCODE.ping })),
+            options.pingEveryMs,
+          );
+          pinger.unref();
+          socket.once('close', () => clearInterval(pinger));
+        }
         const leftover = head.subarray(end + 4);
         if (leftover.length) socket.emit('data', leftover);
         resolve(raw);

@@ -79,6 +79,8 @@ export interface WireProfile {
   readonly dataOpcode: typeof OPCODE.text | typeof OPCODE.binary;
   /** Path and headers of an upgrade (credentials where the wire authenticates there). */
   upgrade(): Promise<{ readonly path: string; readonly headers?: Record<string, string> }>;
+  /** Live peers of this wire ping this often (the sandbox-sync Worker drops a link that does not). */
+  readonly pingEveryMs?: number;
   /** Completes the handshake on a just-upgraded connection (waiting for the welcome, if any). */
   handshake(ws: RawWebSocket): Promise<void>;
   /** Server frames that are neither replies nor errors (heartbeats, unsolicited pushes). */
@@ -203,6 +205,7 @@ export function adversarialSuite(profile: WireProfile): void {
         ...(headers ? { headers } : {}),
         from,
         autoPong,
+        ...(autoPong && profile.pingEveryMs ? { pingEveryMs: profile.pingEveryMs } : {}),
       });
       opened.push(ws);
       return ws;
