@@ -306,8 +306,10 @@ adversarialSuite({
       expect([4202, undefined]).toContain(close);
       const messages = replies.map(parse);
       expect(messages.filter((m) => m.code === 'RATE_LIMITED').length).toBeLessThanOrEqual(1);
+      // The rest: exact results, or TOO_MANY_IN_FLIGHT past maxInFlight (64) calls running.
       for (const m of messages.filter((m) => m.code !== 'RATE_LIMITED')) {
-        expect(m).toEqual({ type: 'result', id: m.id, output: { sum: m.id + 1 } });
+        if (m.type === 'error') expect(m).toMatchObject({ id: m.id, code: 'TOO_MANY_IN_FLIGHT' });
+        else expect(m).toEqual({ type: 'result', id: m.id, output: { sum: m.id + 1 } });
       }
     },
     refusedWith: 429,
