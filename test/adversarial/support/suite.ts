@@ -59,8 +59,8 @@ export interface FloodSpec {
   /** How many frames each flood writes; default 8,000. */
   readonly count?: number;
   /**
-   * Whether the wire closes a flooder (4202). When it does not, a probe after the flood must be
-   * answered, and the flood is repeated `reconnects` times (default 3).
+   * Whether the wire closes a flooder (4202); default true. When it does not, a probe after the
+   * flood must be answered. A wire with no per-address refusal floods `reconnects` times (default 3).
    */
   readonly closes?: boolean;
   readonly reconnects?: number;
@@ -440,7 +440,8 @@ export function adversarialSuite(profile: WireProfile): void {
         const from = '127.0.0.5';
         const refusals: number[] = [];
         const closes = profile.flood.closes ?? true;
-        const attempts = closes ? 40 : runs(profile.flood.reconnects ?? 3);
+        // Until the per-address refusal where the wire has one; else a few floods in a row.
+        const attempts = profile.flood.refusedWith !== undefined ? 40 : runs(profile.flood.reconnects ?? 3);
         let floods = 0;
         for (let attempt = 0; attempt < attempts && !refusals.length; attempt++) {
           let ws: RawWebSocket;
