@@ -184,6 +184,11 @@ const hostile: HostileCase[] = [
     frame: `{"type":"call","id":61,"command":"math.add","input":${deepArray(60)}}`,
     outcome: errorWith(61, 'INVALID_INPUT'),
   },
+  {
+    name: 'a second hello, even one without its wire version, closes with 1002',
+    frame: '{"type":"hello","protocol":"test","version":"1.2.0"}',
+    outcome: { close: 1002 },
+  },
   // Huge numbers.
   {
     name: 'an input number of 1e400 (Infinity once parsed) gets INVALID_INPUT',
