@@ -185,8 +185,13 @@ const hostile: HostileCase[] = [
     outcome: errorWith(61, 'INVALID_INPUT'),
   },
   {
-    name: 'a second hello, even one without its wire version, closes with 1002',
+    name: 'a second hello without its wire version closes with 4102 (the version is read first)',
     frame: '{"type":"hello","protocol":"test","version":"1.2.0"}',
+    outcome: { close: 4102 },
+  },
+  {
+    name: 'a second, well-formed hello closes with 1002',
+    frame: '{"type":"hello","wire":1,"protocol":"test","version":"1.2.0"}',
     outcome: { close: 1002 },
   },
   // Huge numbers.
@@ -293,7 +298,7 @@ adversarialSuite({
       return `code ${String(message.code)}`;
     return undefined;
   },
-  documentedCloses: [1002, 1003, 1007, 1009],
+  documentedCloses: [1002, 1003, 1007, 1009, 4102],
   garbage: badMessage,
   otherDataType: { close: 1003 },
   maxMessageBytes: 256 * 1024,

@@ -2,11 +2,12 @@ import type { CallId } from '../message.js';
 
 /**
  * Call ids on the goval wire name where the reply goes: `<channel>/<ref>` for a command with a ref,
- * `<channel>#<n>` for one without (n unique per wire). The message model's replies carry only the id,
+ * `<channel>#<n>` for one without (n unique per wire). A channel is an int32 on this wire, so a
+ * peer may send a negative one: its error reply must still find its way back with its ref. The message model's replies carry only the id,
  * and the wire is stateless, so the id is the one place the channel and the ref can travel.
  */
-const WITH_REF = /^(\d{1,10})\/([\s\S]*)$/;
-const WITHOUT_REF = /^(\d{1,10})#\d+$/;
+const WITH_REF = /^(-?\d{1,10})\/([\s\S]*)$/;
+const WITHOUT_REF = /^(-?\d{1,10})#\d+$/;
 
 /** Where a reply goes: its channel and the ref it echoes (none for a command sent without one). */
 export interface ReplyAddress {

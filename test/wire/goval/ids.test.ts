@@ -5,11 +5,15 @@ import { govalWire } from '../../../src/wire/goval/index.js';
 import { expectGolden, theirFrame } from './interop.js';
 
 describe('call ids name the channel and the ref', () => {
-  test('any channel and ref come back from the id exactly', () => {
+  test('any int32 channel, negative ones included, and any ref come back from the id exactly', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 0x7fff_ffff }), fc.string({ minLength: 1 }), (channel, ref) => {
-        expect(addressOf(callIdOf(channel, ref, () => 1))).toEqual({ channel, ref });
-      }),
+      fc.property(
+        fc.integer({ min: -0x8000_0000, max: 0x7fff_ffff }),
+        fc.string({ minLength: 1 }),
+        (channel, ref) => {
+          expect(addressOf(callIdOf(channel, ref, () => 1))).toEqual({ channel, ref });
+        },
+      ),
     );
   });
 
