@@ -1,5 +1,5 @@
 import type { Position } from '../broker/broker.js';
-import { CLOSE_CODES, shouldRetry } from '../protocol/close-codes.js';
+import { CLOSE_CODES } from '../protocol/close-codes.js';
 import { type Contract, contractOf } from '../protocol/contract.js';
 import type {
   CallInput,
@@ -20,6 +20,7 @@ import type {
   TopicPayload,
 } from '../protocol/define.js';
 import { CallError, ConnectError } from '../protocol/errors.js';
+import type { ConnectCause } from '../transport/connect-cause.js';
 import type { Connector, Socket } from '../transport/socket.js';
 import { defaultConnector } from '../transport/websocket.js';
 import type { Decoded, Frame, WireFormat } from '../wire/format.js';
@@ -41,8 +42,15 @@ import type {
 import { type BackoffOptions, backoffDelay } from './backoff.js';
 import { CallSlots, type Slotted } from './call-slots.js';
 import { Channel, type ChannelLink, type OpenChannelOptions } from './channel.js';
+import {
+  type ConnectErrorListener,
+  causeOfClose,
+  causeRetries,
+  connectErrorOf,
+  invalidUrl,
+} from './connect-failure.js';
 import { Outbox, type Outgoing } from './outbox.js';
-import type { ConnectionState, StateListener } from './state.js';
+import type { ConnectionState, StateDetail, StateListener } from './state.js';
 import { StreamQueue } from './stream-queue.js';
 import { type SubscribeOptions, Subscription } from './subscription.js';
 
@@ -61,11 +69,17 @@ export interface ClientOptions<P extends Protocol<any>> {
   readonly connect?: Connector;
   /** Reconnect with backoff after a lost connection (default), or `false` to stay closed. */
   readonly reconnect?: false | BackoffOptions;
-  /** Socket open plus handshake must finish within this. Default 10 000 ms. */
+  /**
+   * Each attempt's socket open plus handshake (up to the welcome) must finish within this, or the
+   * attempt fails with cause `timeout` and is retried. Default 10 000 ms.
+   */
   readonly connectTimeoutMs?: number;
   /** Timeout for commands that declare none. Default 30 000 ms. */
   readonly callTimeoutMs?: number;
-  /** While disconnected: queue calls until connected (default) or fail them with NOT_CONNECTED. */
+  /**
+   * While disconnected: queue calls until connected (default), or fail them at once with
+   * NOT_CONNECTED, whose message names the last attempt's cause and whose `data.cause` holds it.
+   */
   readonly offline?: 'queue' | 'fail';
   /** Most calls held while disconnected; more fail with NOT_CONNECTED. Default 1000. */
   readonly maxQueuedCalls?: number;
@@ -171,6 +185,9 @@ export class Client<P extends Protocol<any>> {
   } = {};
   private readyWaiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
   private failure: ConnectError | undefined;
+  /** Why the last attempt failed, or the last connection was lost; cleared when one opens. */
+  private lastFailure: ConnectError | undefined;
+  private readonly connectErrorListeners = new Set<ConnectErrorListener>();
   private readonly wire: WireFormat;
 
   /** Round-trip time of the last ping this client sent, in ms. */
@@ -201,12 +218,68 @@ export class Client<P extends Protocol<any>> {
     return () => this.stateListeners.delete(listener);
   }
 
-  /** Resolves when the client is open; rejects with a ConnectError if it closes for good first. */
-  ready(): Promise<void> {
+  /**
+   * Calls `listener` after each connect attempt that fails before the welcome, with a ConnectError
+   * whose `cause` says why, and whether the client tries again. Returns a function that stops it.
+   */
+  onConnectError(listener: ConnectErrorListener): () => void {
+    this.connectErrorListeners.add(listener);
+    return () => this.connectErrorListeners.delete(listener);
+  }
+
+  /** Why the last attempt failed (or the last connection was lost), until a connection opens. */
+  get lastError(): ConnectError | undefined {
+    return this.lastFailure;
+  }
+
+  /**
+   * Resolves when the client is open; rejects with a ConnectError if it closes for good first, or,
+   * given `timeoutMs`, if it is not open by then: that error's `cause` is the last attempt's.
+   */
+  ready(options: { readonly timeoutMs?: number } = {}): Promise<void> {
     if (this.stateValue === 'open') return Promise.resolve();
     if (this.stateValue === 'closed')
       return Promise.reject(this.failure ?? new ConnectError('client is closed'));
-    return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
+    return new Promise((resolve, reject) => {
+      const { timeoutMs } = options;
+      const timer =
+        timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              this.readyWaiters.splice(this.readyWaiters.indexOf(waiter), 1);
+              reject(this.notReady(timeoutMs));
+            }, timeoutMs);
+      const waiter = {
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      this.readyWaiters.push(waiter);
+    });
+  }
+
+  /** The error of a `ready()` that timed out: the last attempt's cause, or a timeout if none ended yet. */
+  private notReady(timeoutMs: number): ConnectError {
+    const last = this.lastFailure;
+    if (last)
+      return new ConnectError(`not open within ${timeoutMs} ms: ${last.message}`, last.closeCode, last.cause);
+    const message = `not open within ${timeoutMs} ms (the first attempt is still running)`;
+    return new ConnectError(message, undefined, { kind: 'timeout', message });
+  }
+
+  /** NOT_CONNECTED for a call made while disconnected, naming the last cause when there is one. */
+  private notConnected(why: string): CallError {
+    const cause = this.lastFailure?.cause;
+    return new CallError(
+      'NOT_CONNECTED',
+      cause ? `${why}: ${cause.message}` : why,
+      cause ? { cause } : undefined,
+    );
   }
 
   /** Runs a command. Rejects with a CallError whose `code` is one of the protocol's or a built-in one. */
@@ -633,18 +706,21 @@ export class Client<P extends Protocol<any>> {
       return undefined;
     }
     if (this.stateValue === 'closed') {
-      reject(new CallError('NOT_CONNECTED', this.failure?.message ?? 'client is closed'));
+      const cause = this.failure?.cause;
+      reject(
+        new CallError(
+          'NOT_CONNECTED',
+          this.failure?.message ?? 'client is closed',
+          cause ? { cause } : undefined,
+        ),
+      );
       return undefined;
     }
     const id = this.nextId++;
     const timer =
       timeoutMs === undefined
         ? undefined
-        : setTimeout(
-            () =>
-              this.fail(pending, new CallError('TIMEOUT', `${what} timed out after ${timeoutMs} ms`), true),
-            timeoutMs,
-          );
+        : setTimeout(() => this.fail(pending, this.timedOut(pending, what, timeoutMs), true), timeoutMs);
     const onAbort = () => this.fail(pending, new CallError('CANCELLED', 'cancelled by the caller'), true);
     options.signal?.addEventListener('abort', onAbort, { once: true });
     const pending: Pending = {
@@ -666,15 +742,23 @@ export class Client<P extends Protocol<any>> {
     if (channel && !this.channelReady(channel)) {
       // The channel is being reopened after a reconnect: the call waits for it, as others wait offline.
       if ((this.options.offline ?? 'queue') === 'fail')
-        this.fail(pending, new CallError('NOT_CONNECTED', `channel ${channel.number} is not open right now`));
+        this.fail(pending, this.notConnected(`channel ${channel.number} is not open right now`));
       else this.channelQueue.push(pending);
     } else if (this.stateValue === 'open' && !this.draining) this.transmit(pending);
     else if ((this.options.offline ?? 'queue') === 'fail')
-      this.fail(pending, new CallError('NOT_CONNECTED', 'not connected'));
+      this.fail(pending, this.notConnected('not connected'));
     else if (this.queue.length >= (this.options.maxQueuedCalls ?? 1000)) {
-      this.fail(pending, new CallError('NOT_CONNECTED', 'not connected and the offline queue is full'));
+      this.fail(pending, this.notConnected('not connected and the offline queue is full'));
     } else this.queue.push(pending);
     return pending;
+  }
+
+  /** TIMEOUT; for a call that never left because the client could not connect, with the cause. */
+  private timedOut(pending: Pending, what: string, timeoutMs: number): CallError {
+    const message = `${what} timed out after ${timeoutMs} ms`;
+    const cause = this.lastFailure?.cause;
+    if (pending.sent || !cause || this.stateValue === 'open') return new CallError('TIMEOUT', message);
+    return new CallError('TIMEOUT', `${message} (not connected: ${cause.message})`, { cause });
   }
 
   /** Whether a channel's calls can go now: the client is open and the channel attached on this connection. */
@@ -762,11 +846,15 @@ export class Client<P extends Protocol<any>> {
         this.redirectUrl ??
         (typeof this.options.url === 'function' ? await this.options.url() : this.options.url);
       this.redirectUrl = undefined;
+      // Checked before any await for a string URL: a bad one closes the client in its constructor.
+      const invalid = invalidUrl(url, this.options.connect !== undefined);
+      if (invalid) return this.lost(generation, 1006, invalid.message, invalid);
       const connect = this.options.connect ?? (await defaultConnector());
       if (generation !== this.generation) return;
       socket = connect(url);
     } catch (error) {
-      this.lost(generation, 1006, `could not connect: ${(error as Error).message}`);
+      const message = `could not connect: ${(error as Error).message}`;
+      this.lost(generation, 1006, message, { kind: 'network', message });
       return;
     }
     this.socket = socket;
@@ -775,18 +863,16 @@ export class Client<P extends Protocol<any>> {
     const connectTimeoutMs = this.options.connectTimeoutMs ?? 10_000;
     this.timers.connect = setTimeout(() => {
       socket.close(CLOSE_CODES.HANDSHAKE_TIMEOUT.code, 'handshake timeout');
-      this.lost(
-        generation,
-        CLOSE_CODES.HANDSHAKE_TIMEOUT.code,
-        `not connected within ${connectTimeoutMs} ms`,
-      );
+      const message = `not connected within ${connectTimeoutMs} ms`;
+      const code = CLOSE_CODES.HANDSHAKE_TIMEOUT.code;
+      this.lost(generation, code, message, { kind: 'timeout', message, closeCode: code });
     }, connectTimeoutMs);
     socket.listen({
       open: () => void this.hello(generation),
       message: (frame) => {
         if (generation === this.generation) this.receive(frame);
       },
-      close: (code, reason) => this.lost(generation, code, reason),
+      close: (code, reason, cause) => this.lost(generation, code, reason, cause),
     });
   }
 
@@ -1005,6 +1091,7 @@ export class Client<P extends Protocol<any>> {
     clearTimeout(this.timers.connect);
     this.welcome = welcome;
     this.attempt = 0;
+    this.lastFailure = undefined;
     this.draining = false;
     this.retryAfterMs = 0;
     this.outbox.start(welcome.limits, Date.now());
@@ -1033,9 +1120,15 @@ export class Client<P extends Protocol<any>> {
     for (const subscription of this.subscriptions) this.follow(subscription);
   }
 
-  /** The socket of `generation` is gone: fail what it carried, then reconnect or close for good. */
-  private lost(generation: number, code: number, reason: string): void {
+  /**
+   * The socket of `generation` is gone, or never came: fail what it carried, then reconnect or close
+   * for good. `cause` says why when known; otherwise it is the close code and reason.
+   */
+  private lost(generation: number, code: number, reason: string, cause?: ConnectCause): void {
     if (generation !== this.generation || this.stateValue === 'closed') return;
+    const failedAttempt = this.stateValue !== 'open';
+    const why = cause ?? causeOfClose(code, reason);
+    this.lastFailure = connectErrorOf(why);
     const unsent = [...this.outbox.close(), ...this.slots.close()];
     // The slots were this connection's: whatever is sent again takes one on the next.
     for (const pending of this.pending.values()) pending.holdsSlot = false;
@@ -1043,7 +1136,7 @@ export class Client<P extends Protocol<any>> {
     const reconnect = this.options.reconnect;
     const retry =
       reconnect !== false &&
-      shouldRetry(code) &&
+      causeRetries(why) &&
       this.attempt < (reconnect?.maxAttempts ?? Number.POSITIVE_INFINITY);
     const sent = [...this.pending.values()].filter((pending) => pending.sent);
     const error = new CallError('DISCONNECTED', `connection lost (${code}${reason ? ` ${reason}` : ''})`);
@@ -1060,18 +1153,36 @@ export class Client<P extends Protocol<any>> {
     this.queue.sort(byId);
     this.channelQueue.sort(byId);
     if (!retry) {
-      this.failure = new ConnectError(reason || `connection closed with ${code}`, code);
-      this.shutDown(new CallError('NOT_CONNECTED', this.failure.message), code, reason);
+      this.failure = this.lastFailure;
+      if (failedAttempt) this.tellConnectError({ attempt: this.attempt + 1, retrying: false });
+      this.shutDown(this.notConnected('not connected'), code, reason, why);
       return;
     }
     const delay = Math.max(
       this.retryAfterMs,
+      why.retryAfterMs ?? 0,
       this.redirectUrl ? 0 : backoffDelay(this.attempt, reconnect || {}),
     );
     this.attempt++;
     this.draining = false;
-    this.setState('reconnecting', { code, reason });
+    if (failedAttempt) this.tellConnectError({ attempt: this.attempt, retrying: true, delayMs: delay });
+    this.setState('reconnecting', { code, reason, cause: why });
     this.timers.retry = setTimeout(() => void this.open(), delay);
+  }
+
+  private tellConnectError(attempt: Parameters<ConnectErrorListener>[1]): void {
+    const error = this.lastFailure;
+    if (!error) return;
+    for (const listener of this.connectErrorListeners) {
+      try {
+        listener(error, attempt);
+      } catch (thrown) {
+        // A listener's bug must not stop the reconnect loop: rethrown outside it.
+        setTimeout(() => {
+          throw thrown;
+        });
+      }
+    }
   }
 
   private detach(): void {
@@ -1089,15 +1200,15 @@ export class Client<P extends Protocol<any>> {
     clearTimeout(this.timers.refresh);
   }
 
-  private shutDown(error: CallError, code: number, reason: string): void {
+  private shutDown(error: CallError, code: number, reason: string, cause?: ConnectCause): void {
     for (const pending of [...this.pending.values()]) this.fail(pending, error);
-    this.setState('closed', { code, reason });
+    this.setState('closed', { code, reason, ...(cause ? { cause } : {}) });
     const failure = this.failure ?? new ConnectError(reason, code);
     for (const subscription of [...this.subscriptions]) this.refuse(subscription, error);
     for (const waiter of this.readyWaiters.splice(0)) waiter.reject(failure);
   }
 
-  private setState(state: ConnectionState, detail?: { code?: number; reason?: string }): void {
+  private setState(state: ConnectionState, detail?: StateDetail): void {
     if (this.stateValue === state) return;
     this.stateValue = state;
     for (const listener of this.stateListeners) listener(state, detail);

@@ -1,3 +1,4 @@
+import type { ConnectCause } from '../transport/connect-cause.js';
 import { BUILTIN_ERRORS, type BuiltinErrorCode } from './error-codes.js';
 
 /**
@@ -33,13 +34,18 @@ export class CallError<Code extends string = string> extends Error {
   }
 }
 
-/** Thrown at connect when the server refused the client (close code and reason are kept). */
+/**
+ * Why a client could not connect, or closed for good: `cause` says what failed (refused, DNS, TLS,
+ * timeout, an HTTP status, a close code...; see docs/client.md), `closeCode` the close code if any.
+ */
 export class ConnectError extends Error {
   override readonly name = 'ConnectError';
+  declare readonly cause?: ConnectCause;
   constructor(
     message: string,
     readonly closeCode?: number,
+    cause?: ConnectCause,
   ) {
-    super(message);
+    super(message, cause ? { cause } : undefined);
   }
 }

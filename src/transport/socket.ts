@@ -1,4 +1,5 @@
 import type { Frame } from '../wire/format.js';
+import type { ConnectCause } from './connect-cause.js';
 
 /** What a socket tells its owner. `close` fires exactly once, after the last `message`. */
 export interface SocketListener {
@@ -6,7 +7,8 @@ export interface SocketListener {
   message(frame: Frame): void;
   /** The answer to a transport-level ping (see `Socket.ping`). */
   pong?(): void;
-  close(code: number, reason: string): void;
+  /** `cause`, when the socket never opened and its connector knows why (see connect-cause.ts). */
+  close(code: number, reason: string, cause?: ConnectCause): void;
 }
 
 /**

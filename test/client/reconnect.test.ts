@@ -59,7 +59,8 @@ describe('client reconnect', () => {
     await reconnecting;
     await expect(client.call('math.add', { a: 1, b: 1 })).rejects.toMatchObject({
       code: 'NOT_CONNECTED',
-      message: 'not connected',
+      message: 'not connected: connection closed with 1006',
+      data: { cause: { kind: 'closed', message: 'connection closed with 1006', closeCode: 1006 } },
     });
   });
 
@@ -75,7 +76,11 @@ describe('client reconnect', () => {
     const transport = memoryTransport();
     const client = createClient({ protocol: testProtocol, url: 'memory://none', connect: transport.connect });
     const error = await client.call('math.add', { a: 1, b: 1 }, { timeoutMs: 20 }).catch((e) => e);
-    expect([error.code, error.message]).toEqual(['TIMEOUT', 'math.add timed out after 20 ms']);
+    // The memory transport refuses a URL it has no server for; the timeout says so.
+    expect([error.code, error.message]).toEqual([
+      'TIMEOUT',
+      'math.add timed out after 20 ms (not connected: connection refused)',
+    ]);
     client.close();
   });
 
