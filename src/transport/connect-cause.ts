@@ -94,7 +94,12 @@ export function causeOfError(error: unknown): ConnectCause | undefined {
 export function retryAfterMs(header: string | undefined, now = Date.now()): number | undefined {
   if (!header) return undefined;
   const trimmed = header.trim();
-  const ms = /^\d+$/.test(trimmed) ? Number(trimmed) * 1000 : Date.parse(trimmed) - now;
+  // An HTTP date names its day and month; anything else that is not whole seconds is unreadable.
+  const ms = /^\d+$/.test(trimmed)
+    ? Number(trimmed) * 1000
+    : /[a-z]/i.test(trimmed)
+      ? Date.parse(trimmed) - now
+      : Number.NaN;
   if (!Number.isFinite(ms)) return undefined;
   return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, ms));
 }

@@ -270,6 +270,14 @@ describe('a failed connect names its cause', () => {
     expect((await rejection(made.ready({ timeoutMs: 1 }))).cause).toEqual(cause);
   });
 
+  test("TLS to a server that speaks plain HTTP: tls with Node's code, retried", async () => {
+    const port = await listen(createHttpServer((_request, response) => response.end('plain')));
+    const made = client({ url: `wss://127.0.0.1:${port}/` });
+    const [cause, attempt] = await firstConnectError(made);
+    expect([cause.kind, cause.code, attempt.retrying]).toEqual(['tls', 'EPROTO', true]);
+    expect(cause.message).toContain('wrong version number');
+  });
+
   test('connect timeout: a listener that never answers the upgrade, retried', async () => {
     const connections: import('node:net').Socket[] = [];
     let secondArrived: () => void = () => {};
