@@ -3,6 +3,7 @@ import { type AddressInfo, createServer as createTcpServer, type Server as TcpSe
 import { afterEach, describe, expect, test } from 'vitest';
 import { WebSocket } from 'ws';
 import {
+  CAUSE_BODY_WAIT_MS,
   type Client,
   type ClientOptions,
   type ConnectAttempt,
@@ -214,6 +215,28 @@ describe('a failed connect names its cause', () => {
     const error = await rejection(made.ready());
     // 1024 bytes of two-byte characters: 512 of them, none cut in half.
     expect([error.cause.status, error.cause.body]).toEqual([403, 'é'.repeat(MAX_CAUSE_BODY_BYTES / 2)]);
+  });
+
+  test('a refusal whose body never ends is reported after CAUSE_BODY_WAIT_MS with what arrived', async () => {
+    const sockets: import('node:net').Socket[] = [];
+    const stalling = createTcpServer((socket) => {
+      sockets.push(socket);
+      socket.once('data', () =>
+        socket.write('HTTP/1.1 401 Unauthorized\r\nContent-Length: 1000000\r\n\r\n{"error":"expired'),
+      );
+    });
+    const port = await listen(stalling);
+    cleanups.push(() => {
+      for (const socket of sockets) socket.destroy();
+    });
+    const made = client({ url: `ws://127.0.0.1:${port}/`, connectTimeoutMs: 10 * CAUSE_BODY_WAIT_MS });
+    expect((await rejection(made.ready())).cause).toEqual({
+      kind: 'http',
+      status: 401,
+      message: 'upgrade refused with HTTP 401 Unauthorized',
+      body: '{"error":"expired',
+    });
+    expect(sockets).toHaveLength(1);
   });
 
   test('503 with Retry-After is retried after the time the server asked for', async () => {
