@@ -383,6 +383,7 @@ export class RedisBroker implements Broker {
     try {
       return await operation();
     } catch (error) {
+      this.links.failed();
       throw new BrokerError(`redis ${what} failed: ${(error as Error).message}`);
     }
   }

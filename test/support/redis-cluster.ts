@@ -69,22 +69,35 @@ export class RedisCluster {
     return [...this.nodes.keys()].map((port) => `redis://127.0.0.1:${port}`);
   }
 
-  /** Resolves once every running node reports `cluster_state:ok` and agrees on `primaries` masters. */
+  /**
+   * Resolves once every running node reports `cluster_state:ok` and every replica's link to its
+   * primary is up (a replica that never synced would not be promoted).
+   */
   async settled(timeoutMs = 15_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const states = await Promise.all(
-        [...this.nodes.keys()].map((port) => this.cli(port, 'cluster', 'info').catch(() => '')),
+        [...this.nodes.keys()].map(async (port) => {
+          const [cluster, replication] = await Promise.all([
+            this.cli(port, 'cluster', 'info').catch(() => ''),
+            this.cli(port, 'info', 'replication').catch(() => ''),
+          ]);
+          return (
+            cluster.includes('cluster_state:ok') &&
+            (replication.includes('role:master') || replication.includes('master_link_status:up'))
+          );
+        }),
       );
-      if (states.every((info) => info.includes('cluster_state:ok'))) return;
-      if (Date.now() > deadline) throw new Error(`the cluster did not settle: ${states.join(' | ')}`);
+      if (states.every(Boolean)) return;
+      if (Date.now() > deadline) throw new Error('the cluster did not settle');
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
 
-  /** The port of the primary that serves `slot`. */
-  async primaryOf(slot: number): Promise<number> {
+  /** The port of the primary that serves `key`'s slot now. */
+  async primaryOf(key: string): Promise<number> {
     const [port] = this.nodes.keys();
+    const slot = Number(await this.cli(port!, 'cluster', 'keyslot', key));
     const shards = JSON.parse(
       (await run('redis-cli', ['-p', String(port), '--json', 'cluster', 'slots'])).stdout,
     ) as [number, number, [string, number, string]][];
