@@ -43,6 +43,9 @@ export class RedisCluster {
           '',
           '--appendonly',
           'no',
+          // A replica's first sync would wait 5 s for more replicas to join it.
+          '--repl-diskless-sync-delay',
+          '0',
           '--dir',
           dir,
         ],
