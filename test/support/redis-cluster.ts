@@ -1,12 +1,16 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, waitForPort } from './redis-process.js';
 
 const run = promisify(execFile);
+
+/** A cluster node's bus port is its port plus this. */
+const BUS_OFFSET = 10_000;
 
 /**
  * A private Redis Cluster of Debian's redis-server processes (no persistence), in a temp dir on
@@ -23,7 +27,13 @@ export class RedisCluster {
   static async start(primaries = 3, nodeTimeoutMs = 1000): Promise<RedisCluster> {
     const dir = mkdtempSync(join(tmpdir(), 'sb-cluster-'));
     const ports: number[] = [];
-    for (let i = 0; i < primaries * 2; i++) ports.push(await freePort());
+    while (ports.length < primaries * 2) {
+      // Each node also listens on its port + 10000 (the cluster bus): both must be free, and apart.
+      const port = await freePort();
+      const taken = ports.flatMap((other) => [other, other + BUS_OFFSET]);
+      if (port + BUS_OFFSET > 65_535 || taken.includes(port) || taken.includes(port + BUS_OFFSET)) continue;
+      if (await canListen(port + BUS_OFFSET)) ports.push(port);
+    }
     const nodes = new Map<number, ChildProcess>();
     for (const port of ports) {
       const child = spawn(
@@ -98,15 +108,9 @@ export class RedisCluster {
   }
 
   /** The port of the primary that serves `key`'s slot now. */
-  async primaryOf(key: string): Promise<number> {
+  primaryOf(key: string): Promise<number> {
     const [port] = this.nodes.keys();
-    const slot = Number(await this.cli(port!, 'cluster', 'keyslot', key));
-    const shards = JSON.parse(
-      (await run('redis-cli', ['-p', String(port), '--json', 'cluster', 'slots'])).stdout,
-    ) as [number, number, [string, number, string]][];
-    const shard = shards.find(([from, to]) => from <= slot && slot <= to);
-    if (!shard) throw new Error(`no primary serves slot ${slot}`);
-    return shard[2][1];
+    return primaryOf(port!, key);
   }
 
   /** Runs one redis-cli command on a node and resolves with its output. */
@@ -130,4 +134,26 @@ export class RedisCluster {
     await Promise.all([...this.nodes.keys()].map((port) => this.kill(port)));
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** The port of the primary that serves `key`'s slot now, as the node on `port` sees it. */
+export async function primaryOf(port: number, key: string): Promise<number> {
+  const cli = async (...args: string[]) => (await run('redis-cli', ['-p', String(port), ...args])).stdout;
+  const slot = Number(await cli('cluster', 'keyslot', key));
+  const shards = JSON.parse(await cli('--json', 'cluster', 'slots')) as [
+    number,
+    number,
+    [string, number, string],
+  ][];
+  const shard = shards.find(([from, to]) => from <= slot && slot <= to);
+  if (!shard) throw new Error(`no primary serves slot ${slot}`);
+  return shard[2][1];
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer()
+      .once('error', () => resolve(false))
+      .listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
