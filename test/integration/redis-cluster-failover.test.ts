@@ -36,6 +36,86 @@ async function keysOnTwoShards(): Promise<{ doomed: string; spared: string; prim
 
 type Heard = { publication?: Publication; gap?: BrokerGap };
 
+/** Moves `key`'s slot from its primary to another, key by key (MIGRATE), as `redis-cli --cluster reshard` does. */
+async function moveSlotOf(key: string, to: number): Promise<void> {
+  const from = await cluster.primaryOf(key);
+  const slot = (await cluster.cli(from, 'cluster', 'keyslot', key)).trim();
+  const [fromId, toId] = await Promise.all(
+    [from, to].map(async (port) => (await cluster.cli(port, 'cluster', 'myid')).trim()),
+  );
+  await cluster.cli(to, 'cluster', 'setslot', slot, 'importing', fromId!);
+  await cluster.cli(from, 'cluster', 'setslot', slot, 'migrating', toId!);
+  for (;;) {
+    const keys = (await cluster.cli(from, 'cluster', 'getkeysinslot', slot, '100'))
+      .split('\n')
+      .filter(Boolean);
+    if (!keys.length) break;
+    await cluster.cli(from, 'migrate', '127.0.0.1', String(to), '', '0', '5000', 'keys', ...keys);
+  }
+  for (const port of [to, from]) await cluster.cli(port, 'cluster', 'setslot', slot, 'node', toId!);
+}
+
+test('a slot moved to another primary while publishing: every publish follows it (MOVED) and succeeds; its subscribers get every publication up to where they were, one epoch gap, then every later one', async () => {
+  const key = 'reshard.moving';
+  const from = await cluster.primaryOf(key);
+  const to =
+    (await cluster.primaryOf('failover.doomed')) === from
+      ? await cluster.primaryOf('reshard.x1')
+      : await cluster.primaryOf('failover.doomed');
+  expect(to).not.toBe(from);
+  const [publisher, subscriber] = [await broker(), await broker()];
+  const heard: Heard[] = [];
+  await subscriber.subscribe(key, (publication) => heard.push({ publication }), {
+    onGap: (gap) => heard.push({ gap }),
+  });
+  const told: Publication[] = [];
+  let moving = true;
+  let n = 0;
+  const failures: unknown[] = [];
+  const publishing = (async () => {
+    while (moving || n < 400) {
+      try {
+        told.push(await publisher.publish(key, ++n));
+      } catch (error) {
+        failures.push(error);
+      }
+    }
+  })();
+  await expect.poll(() => told.length, { timeout: 10_000 }).toBeGreaterThan(100);
+  await moveSlotOf(key, to);
+  moving = false;
+  await publishing;
+  expect(await cluster.primaryOf(key)).toBe(to);
+  expect(failures).toEqual([]);
+  const epochs = [...new Set(told.map((p) => p.epoch))];
+  const last = told.at(-1)!;
+  await expect
+    .poll(
+      () =>
+        heard.at(-1)?.publication?.offset === last.offset && heard.at(-1)?.publication?.epoch === last.epoch,
+      { timeout: 10_000 },
+    )
+    .toBe(true);
+  // The new primary's replication id differs from the key's owner: a new epoch (see docs/topics.md).
+  expect(epochs.length).toBe(2);
+  const gapAt = heard.findIndex((each) => each.gap);
+  const [before, after] = [
+    told.filter((p) => p.epoch === epochs[0]),
+    told.filter((p) => p.epoch === epochs[1]),
+  ];
+  expect(heard).toEqual([
+    ...before.slice(0, gapAt).map((publication) => ({ publication })),
+    {
+      gap: {
+        reason: 'epoch',
+        from: { epoch: epochs[0], offset: gapAt },
+        resumedAt: { epoch: epochs[1], offset: 0 },
+      },
+    },
+    ...after.map((publication) => ({ publication })),
+  ]);
+}, 60_000);
+
 test('a primary SIGKILLed under publishing: publishes fail with a BrokerError until its replica takes over; its subscribers get one epoch gap, then every later publication; other shards lose nothing', async () => {
   const { doomed, spared, primary } = await keysOnTwoShards();
   const [publisher, subscriber] = [await broker(), await broker()];
