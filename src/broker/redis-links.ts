@@ -39,8 +39,6 @@ export interface RedisLinks {
   subscribe(channel: string): Promise<unknown>;
   unsubscribe(channel: string): Promise<unknown>;
   ping(): Promise<unknown>;
-  /** A command failed or timed out: on a cluster its shard may have moved, so look again now. */
-  failed(): void;
   /** Every message on a subscribed channel. */
   onMessage(handler: (channel: Buffer, message: Buffer) => void): void;
   /** After the subscriber reconnected and subscribed again (messages may have been missed). */
@@ -69,7 +67,6 @@ export function singleLinks(redis: string | RedisOptions): RedisLinks {
     subscribe: (channel) => subscriber.subscribe(channel),
     unsubscribe: (channel) => subscriber.unsubscribe(channel),
     ping: () => subscriber.ping(),
-    failed: () => {},
     onMessage: (handler) => subscriber.on('messageBuffer', handler),
     onResubscribed: (handler) => subscriber.on('ready', handler),
     ...lifecycle(commands, subscriber),
@@ -82,20 +79,9 @@ export function singleLinks(redis: string | RedisOptions): RedisLinks {
  */
 const sinceSent = () => 0;
 
-/**
- * How often each cluster connection reads the slot map by default (ioredis's `slotsRefreshInterval`;
- * ioredis's own default is never). A failed command also reads it at once; this catches a
- * promoted replica or a moved slot when nothing failed.
- */
-export const DEFAULT_SLOTS_REFRESH_MS = 1000;
-
 export function clusterLinks(config: RedisClusterConfig): RedisLinks {
   const nodes = [...config.nodes];
-  const base: ClusterOptions = {
-    slotsRefreshInterval: DEFAULT_SLOTS_REFRESH_MS,
-    ...config.options,
-    scaleReads: 'master',
-  };
+  const base: ClusterOptions = { ...config.options, scaleReads: 'master' };
   const commands = new Cluster(nodes, {
     ...base,
     enableOfflineQueue: false,
@@ -112,7 +98,6 @@ export function clusterLinks(config: RedisClusterConfig): RedisLinks {
     subscribe: (channel) => subscriber.ssubscribe(channel),
     unsubscribe: (channel) => subscriber.sunsubscribe(channel),
     ping: () => subscriber.ping(),
-    failed: () => commands.refreshSlotsCache(),
     onMessage: (handler) => subscriber.on('smessageBuffer', handler),
     // Emitted once the sharded subscribers were rebuilt after a topology change (a failover, a
     // moved slot) and resubscribed to their channels.

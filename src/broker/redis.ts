@@ -383,7 +383,6 @@ export class RedisBroker implements Broker {
     try {
       return await operation();
     } catch (error) {
-      this.links.failed();
       throw new BrokerError(`redis ${what} failed: ${(error as Error).message}`);
     }
   }
