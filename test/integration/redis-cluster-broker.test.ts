@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, expect, inject, test } from 'vitest';
 import { RedisBroker } from '../../src/broker/redis.js';
@@ -77,4 +78,37 @@ test('options name exactly one of `redis` and `cluster`', () => {
   expect(() => new RedisBroker({ cluster: { nodes }, prefix: 'sb{x}:' })).toThrow(
     new TypeError('on a Redis Cluster the key prefix may not contain `{` or `}` (hash tags)'),
   );
+});
+
+test('a key that a promoted replica serves with fewer writes than its subscribers saw begins a new epoch: they are told, never handed its offsets again', async () => {
+  const [publisher, subscriber] = [await make(), await make()];
+  const key = `cluster.rollback.${randomUUID()}`;
+  const heard: unknown[] = [];
+  await subscriber.subscribe(key, (p) => heard.push([p.epoch, p.offset, p.payload]), {
+    onGap: (gap) => heard.push(gap),
+  });
+  const told = [];
+  for (let n = 1; n <= 5; n++) told.push(await publisher.publish(key, n));
+  await expect.poll(() => heard.length).toBe(5);
+  // What a replica promoted before it received writes 4 and 5 holds: their offsets are free again,
+  // and its replication id is not the one that began the epoch.
+  await raw.set(`sb:{${key}}:seq`, 3);
+  const log = `sb:{${key}}:log`;
+  const kept = await raw.xrangeBuffer(log, '0-1', '0-3');
+  await raw.del(log);
+  for (const [id, fields] of kept) await raw.xadd(log, id, ...fields);
+  await raw.set(`sb:{${key}}:owner`, 'a-primary-that-died');
+  const next = await publisher.publish(key, 6);
+  expect(next.epoch).not.toBe(told[0]!.epoch);
+  expect(next.offset).toBe(1);
+  await expect.poll(() => heard.length).toBe(7);
+  expect(heard.slice(5)).toEqual([
+    {
+      reason: 'epoch',
+      from: { epoch: told[0]!.epoch, offset: 5 },
+      resumedAt: { epoch: next.epoch, offset: 0 },
+    },
+    [next.epoch, 1, 6],
+  ]);
+  await Promise.all([publisher.close(), subscriber.close()]);
 });
