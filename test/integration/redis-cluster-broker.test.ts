@@ -112,3 +112,20 @@ test('a key that a promoted replica serves with fewer writes than its subscriber
   ]);
   await Promise.all([publisher.close(), subscriber.close()]);
 });
+
+test('idempotency store on a cluster: a claim, a second claim that finds it running, the outcome, a release that keeps it', async () => {
+  const [one, other] = [await make(), await make()];
+  // Keys of (almost surely) twelve slots, on every shard.
+  const keys = Array.from({ length: 12 }, (_, i) => `user-${i}:call:${randomUUID()}`);
+  for (const key of keys) {
+    expect(await one.idempotency!.claim(key, 60_000)).toEqual({ state: 'claimed' });
+    expect(await other.idempotency!.claim(key, 60_000)).toEqual({ state: 'running' });
+    await one.idempotency!.complete(key, { ok: true, output: { key } }, 60_000);
+    await other.idempotency!.release(key);
+    expect(await other.idempotency!.claim(key, 60_000)).toEqual({
+      state: 'done',
+      outcome: { ok: true, output: { key } },
+    });
+  }
+  await Promise.all([one.close(), other.close()]);
+});
