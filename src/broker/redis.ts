@@ -23,6 +23,9 @@ import {
   readPublicationMessage,
 } from './redis-codec.js';
 import { KeyFollow, type StreamReader } from './redis-follow.js';
+
+export type { RedisClusterConfig } from './redis-links.js';
+
 import {
   type Commands,
   clusterLinks,
