@@ -6,11 +6,19 @@ import { createServer, connect as tcpConnect } from 'node:net';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { decodeJson, encodeJson } from 'switchboard/wire';
+import { RedisCluster } from '../test/support/redis-cluster.js';
 import { connect, type LoadClient } from './load.js';
+import {
+  brokerThroughput,
+  CLUSTER_IN_FLIGHT,
+  CLUSTER_PUBLICATIONS,
+  CLUSTER_SUBSCRIBERS,
+  CLUSTER_TOPICS,
+} from './redis-cluster.js';
 import type { Contender } from './servers.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-/** `BENCH_ONLY=slow` (or rpc, fanout, memory, flood, wire) runs one workload, for a quick look. */
+/** `BENCH_ONLY=slow` (or rpc, fanout, memory, flood, wire, cluster) runs one workload, for a quick look. */
 const ONLY = process.env.BENCH_ONLY;
 const runs = (workload: string) => ONLY === undefined || ONLY === workload;
 const RPC_SECONDS = Number(process.env.BENCH_RPC_SECONDS ?? 2);
@@ -412,6 +420,7 @@ const RPC_SHAPES = [
 ] as const;
 
 const redis = await startRedis();
+const cluster = redis && runs('cluster') ? await RedisCluster.start() : undefined;
 const began = performance.now();
 for (let run = 1; run <= RUNS; run++) {
   console.error(`run ${run}/${RUNS}`);
@@ -428,6 +437,10 @@ for (let run = 1; run <= RUNS; run++) {
     record('fanout switchboard-redis', { ...(await fanout('switchboard-redis', redis.url)) });
     record('fanout socket.io-redis', { ...(await fanout('socket.io-redis', redis.url)) });
   }
+  if (redis && cluster) {
+    record('cluster one Redis', { ...(await brokerThroughput({ redis: redis.url })) });
+    record('cluster three shards', { ...(await brokerThroughput({ cluster: { nodes: cluster.urls } })) });
+  }
   for (const contender of runs('memory') ? CONTENDERS : [])
     record(`memory ${contender}`, { ...(await memory(contender)) });
   for (const contender of runs('slow') ? CONTENDERS : [])
@@ -438,6 +451,7 @@ for (let run = 1; run <= RUNS; run++) {
     record(`wire ${format}`, { ...wire(format) });
 }
 redis?.stop();
+await cluster?.stop();
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -504,6 +518,21 @@ for (const contender of [
   const name = `fanout ${contender}`;
   lines.push(
     `| ${REDIS_LABELS[contender] ?? contender} | ${cell(name, 'deliveriesPerSecond')} | ${cell(name, 'lastMs')} | ${ratio(name, 'fanout raw-ws', 'deliveriesPerSecond')} | ${ratio(name, 'fanout batched-ws', 'deliveriesPerSecond')} | ${ratio(name, 'fanout socket.io', 'deliveriesPerSecond')} |`,
+  );
+}
+lines.push(
+  '',
+  '## Redis Cluster',
+  '',
+  `The Redis broker alone (no WebSocket), in the load generator's process: ${fmt(CLUSTER_PUBLICATIONS)} publications of ~100 bytes over ${CLUSTER_TOPICS} topics, ${CLUSTER_IN_FLIGHT} in flight from one publishing broker, each delivered to ${CLUSTER_SUBSCRIBERS} subscribing brokers. One Redis, then a cluster of three primaries and three replicas on the same machine.`,
+  '',
+  '| backend | publications/s | fan-out deliveries/s | publications ÷ one Redis | deliveries ÷ one Redis | Node CPU µs/publication |',
+  '|---|---|---|---|---|---|',
+);
+for (const backend of ['one Redis', 'three shards']) {
+  const name = `cluster ${backend}`;
+  lines.push(
+    `| ${backend} | ${cell(name, 'publicationsPerSecond')} | ${cell(name, 'deliveriesPerSecond')} | ${ratio(name, 'cluster one Redis', 'publicationsPerSecond')} | ${ratio(name, 'cluster one Redis', 'deliveriesPerSecond')} | ${cell(name, 'nodeCpuMicrosPerPublication', 1)} |`,
   );
 }
 lines.push(

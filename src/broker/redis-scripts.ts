@@ -77,3 +77,35 @@ if removed == 1 and member then
 end
 return removed
 `;
+
+/**
+ * The publish script on a Redis Cluster. A promoted replica may lack the last writes its primary
+ * acknowledged (replication is asynchronous), and its key's offsets would then be handed out a
+ * second time for other payloads: a silent loss to a subscriber that saw the first ones. So the
+ * key remembers the replication id of the primary that began its epoch (`KEYS[5]`); a publish
+ * served by another primary (a promoted replica has a new id) begins a new epoch, as a restart
+ * would, and drops the old epoch's stream and counter, so subscribers are told of an `epoch` gap.
+ * Fan-out is `SPUBLISH`: sharded pub/sub, only within the key's shard.
+ *
+ * KEYS: log, epoch, seq, shard channel, owner. ARGV: as {@link PUBLISH_SCRIPT}.
+ */
+export const CLUSTER_PUBLISH_SCRIPT = `${REFUSE_IF_LATE}
+local replid = string.match(redis.call('INFO', 'replication'), 'master_replid:(%w+)')
+local epoch = redis.call('GET', KEYS[2])
+local owner = redis.call('GET', KEYS[5])
+if not epoch or (owner and owner ~= replid) then
+  epoch = ARGV[3]
+  redis.call('SET', KEYS[2], epoch)
+  redis.call('DEL', KEYS[1], KEYS[3])
+end
+if owner ~= replid then redis.call('SET', KEYS[5], replid) end
+local offset = redis.call('INCR', KEYS[3])
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[4], '0-' .. offset, 'p', ARGV[2])
+redis.call('SPUBLISH', KEYS[4], epoch .. '|' .. offset .. '|' .. ARGV[2])
+return {epoch, offset}
+`;
+
+/** A script that fans out with `PUBLISH`, made to use sharded pub/sub (`SPUBLISH`) on a cluster. */
+export function sharded(script: string): string {
+  return script.replaceAll("redis.call('PUBLISH'", "redis.call('SPUBLISH'");
+}

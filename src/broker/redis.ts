@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import { consoleLogger, type Logger } from '../server/logger.js';
 import { DEFAULT_MAX_DEPTH, parseBoundedJson } from '../wire/bounded-json.js';
 import {
@@ -23,15 +23,27 @@ import {
   readPublicationMessage,
 } from './redis-codec.js';
 import { KeyFollow, type StreamReader } from './redis-follow.js';
+
+export type { RedisClusterConfig } from './redis-links.js';
+
+import {
+  type Commands,
+  clusterLinks,
+  type RedisClusterConfig,
+  type RedisLinks,
+  singleLinks,
+} from './redis-links.js';
 import {
   CLAIM_SCRIPT,
+  CLUSTER_PUBLISH_SCRIPT,
   deadlineFor,
   JOIN_SCRIPT,
   LEAVE_SCRIPT,
   PUBLISH_SCRIPT,
   RELEASE_SCRIPT,
+  sharded,
 } from './redis-scripts.js';
-import { lastHeard, withTimeout } from './redis-timeout.js';
+import { withTimeout } from './redis-timeout.js';
 
 /** The Redis broker's defaults, each a `RedisBrokerOptions` setting; docs/topics.md lists them. */
 export const REDIS_BROKER_DEFAULTS = {
@@ -51,8 +63,13 @@ export const REDIS_BROKER_DEFAULTS = {
 export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = REDIS_BROKER_DEFAULTS.commandTimeoutMs;
 
 export interface RedisBrokerOptions {
-  /** A `redis://` URL or ioredis options. */
-  readonly redis: string | RedisOptions;
+  /** A `redis://` URL or ioredis options: one Redis. Give this or `cluster`. */
+  readonly redis?: string | RedisOptions;
+  /**
+   * A Redis Cluster instead of one Redis: each key's data lives on the shard of its hash tag and
+   * live delivery uses sharded pub/sub. Give this or `redis`. See docs/topics.md.
+   */
+  readonly cluster?: RedisClusterConfig;
   /** Prefix of every Redis key this broker uses. Default `sb:`. */
   readonly prefix?: string;
   /** Publications kept per key (XADD MAXLEN ~ N, so Redis may keep slightly more). Default 1000. */
@@ -75,13 +92,6 @@ export interface RedisBrokerOptions {
   readonly onListenerError?: (error: unknown, key: string) => void;
 }
 
-type Scripted = Redis & {
-  sbPublish(...args: (string | Buffer | number)[]): Promise<[Buffer, number]>;
-  sbClaim(...args: (string | number)[]): Promise<[string, string | null]>;
-  sbJoin(...args: (string | number)[]): Promise<number>;
-  sbLeave(...args: (string | number)[]): Promise<number>;
-};
-
 /**
  * Redis Streams for history (read by offset for recovery) and Redis pub/sub for fan-out between
  * nodes. Each node follows each key it has listeners for (see `KeyFollow`): it delivers every
@@ -97,8 +107,8 @@ type Scripted = Redis & {
  */
 export class RedisBroker implements Broker {
   readonly distributed = true;
-  private readonly commands: Scripted;
-  private readonly subscriber: Redis;
+  private readonly links: RedisLinks;
+  private readonly commands: Commands;
   private readonly prefix: string;
   private readonly historySize: number;
   private readonly codec: PayloadCodec;
@@ -116,21 +126,20 @@ export class RedisBroker implements Broker {
 
   constructor(options: RedisBrokerOptions) {
     this.commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_REDIS_COMMAND_TIMEOUT_MS;
-    const base: RedisOptions = typeof options.redis === 'string' ? {} : options.redis;
-    const make = (extra: RedisOptions) =>
-      typeof options.redis === 'string' ? new Redis(options.redis, extra) : new Redis({ ...base, ...extra });
+    if ((options.redis === undefined) === (options.cluster === undefined))
+      throw new TypeError('RedisBroker needs exactly one of `redis` and `cluster`');
+    this.prefix = options.prefix ?? 'sb:';
+    if (options.cluster && /[{}]/.test(this.prefix))
+      throw new TypeError('on a Redis Cluster the key prefix may not contain `{` or `}` (hash tags)');
     // Every operation is bounded by `within`, not ioredis's commandTimeout (see redis-timeout.ts;
     // on the subscriber, ioredis's own resubscription would also reject unhandled on a timeout).
     // A command the broker gave up on stays in the connection's queue until Redis answers it.
-    this.commands = make({ enableOfflineQueue: false, maxRetriesPerRequest: 1 }) as Scripted;
-    // Queued while reconnecting: ioredis resubscribes by itself.
-    this.subscriber = make({ maxRetriesPerRequest: null });
-    this.commandsHeard = lastHeard(this.commands);
-    this.subscriberHeard = lastHeard(this.subscriber);
-    // Connection errors are retried by ioredis; they surface as failed commands, not crashes.
-    this.commands.on('error', () => {});
-    this.subscriber.on('error', () => {});
-    this.prefix = options.prefix ?? 'sb:';
+    this.links = options.cluster
+      ? clusterLinks(options.cluster)
+      : singleLinks(options.redis as string | RedisOptions);
+    this.commands = this.links.commands;
+    this.commandsHeard = this.links.commandsHeard;
+    this.subscriberHeard = this.links.subscriberHeard;
     this.historySize = options.historySize ?? REDIS_BROKER_DEFAULTS.historySize;
     this.codec = {
       gzip: options.gzip ?? false,
@@ -140,18 +149,20 @@ export class RedisBroker implements Broker {
     this.onListenerError =
       options.onListenerError ??
       ((error, key) => this.logger.error('a broker listener threw', { key, error }));
-    this.commands.defineCommand('sbPublish', { numberOfKeys: 4, lua: PUBLISH_SCRIPT });
+    const fanOut = this.links.sharded ? sharded : (script: string) => script;
+    this.commands.defineCommand('sbPublish', {
+      numberOfKeys: this.links.sharded ? 5 : 4,
+      lua: this.links.sharded ? CLUSTER_PUBLISH_SCRIPT : PUBLISH_SCRIPT,
+    });
     this.commands.defineCommand('sbClaim', { numberOfKeys: 1, lua: CLAIM_SCRIPT });
-    this.commands.defineCommand('sbJoin', { numberOfKeys: 3, lua: JOIN_SCRIPT });
-    this.commands.defineCommand('sbLeave', { numberOfKeys: 3, lua: LEAVE_SCRIPT });
-    this.subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) =>
-      this.received(channel, message),
-    );
+    this.commands.defineCommand('sbJoin', { numberOfKeys: 3, lua: fanOut(JOIN_SCRIPT) });
+    this.commands.defineCommand('sbLeave', { numberOfKeys: 3, lua: fanOut(LEAVE_SCRIPT) });
+    this.links.onMessage((channel, message) => this.received(channel, message));
     // After a reconnect ioredis resubscribes; once that is done (a PING answered after it on the
     // same connection), fill in whatever pub/sub dropped meanwhile.
-    this.subscriber.on('ready', () => {
+    this.links.onResubscribed(() => {
       if (this.followed.size === 0) return;
-      void this.within(this.subscriber.ping(), this.subscriberHeard)
+      void this.within(this.links.ping(), this.subscriberHeard)
         .catch(() => {
           // Not answered in time: catch up anyway; a read that fails is retried by its follow.
         })
@@ -196,7 +207,7 @@ export class RedisBroker implements Broker {
 
   /** Resolves once both connections are ready; useful before a test or a benchmark. */
   async ready(): Promise<void> {
-    await Promise.all([waitReady(this.commands), waitReady(this.subscriber)]);
+    await this.links.ready();
   }
 
   async publish(key: string, payload: unknown): Promise<Publication> {
@@ -208,6 +219,7 @@ export class RedisBroker implements Broker {
         this.keyOf(key, 'epoch'),
         this.keyOf(key, 'seq'),
         this.channelOf(key),
+        ...(this.links.sharded ? [this.keyOf(key, 'owner')] : []),
         deadlineFor(this.commandTimeoutMs),
         encoded,
         randomUUID(),
@@ -251,8 +263,8 @@ export class RedisBroker implements Broker {
     if (!followed) {
       const follow = new KeyFollow(key, this.reader, this.onListenerError);
       // Subscribed before the head is read, so no publication falls between the two.
-      const ready = this.within(this.subscriber.subscribe(this.channelOf(key)), this.subscriberHeard).then(
-        () => follow.begin(),
+      const ready = this.within(this.links.subscribe(this.channelOf(key)), this.subscriberHeard).then(() =>
+        follow.begin(),
       );
       followed = { follow, ready };
       this.followed.set(key, followed);
@@ -328,7 +340,7 @@ export class RedisBroker implements Broker {
       const channel = this.channelOf(key, 'presence');
       roster = {
         listeners: new Set(),
-        ready: this.within(this.subscriber.subscribe(channel), this.subscriberHeard),
+        ready: this.within(this.links.subscribe(channel), this.subscriberHeard),
       };
       this.presenceListeners.set(key, roster);
     }
@@ -336,7 +348,7 @@ export class RedisBroker implements Broker {
     const forget = () => {
       if (this.presenceListeners.get(key) !== mine) return;
       this.presenceListeners.delete(key);
-      void this.subscriber.unsubscribe(this.channelOf(key, 'presence')).catch(() => {
+      void this.links.unsubscribe(this.channelOf(key, 'presence')).catch(() => {
         // Unreachable or stalled: a message still arriving finds no listeners and is ignored.
       });
     };
@@ -358,8 +370,7 @@ export class RedisBroker implements Broker {
     this.closed = true;
     for (const { follow } of this.followed.values()) follow.stop();
     this.followed.clear();
-    this.subscriber.disconnect();
-    this.commands.disconnect();
+    this.links.disconnect();
   }
 
   /** One Redis command, bounded by `commandTimeoutMs`; any failure becomes a BrokerError. */
@@ -387,7 +398,7 @@ export class RedisBroker implements Broker {
   private unfollow(key: string, follow: KeyFollow): void {
     follow.stop();
     this.followed.delete(key);
-    void this.subscriber.unsubscribe(this.channelOf(key)).catch(() => {
+    void this.links.unsubscribe(this.channelOf(key)).catch(() => {
       // Unreachable or stalled: a message still arriving on it finds no follow and is ignored.
     });
   }
@@ -468,13 +479,19 @@ export class RedisBroker implements Broker {
     return publications;
   }
 
-  /** `sb:{jobs.42.logs}:log`: the braces keep all of a key's data in one Redis Cluster slot. */
+  /**
+   * `sb:{jobs.42.logs}:log`: the braces (a hash tag) keep all of a key's data in one Redis Cluster
+   * slot. On a cluster a key that is empty or begins with `}` would make an empty tag, which
+   * Redis ignores (the parts would spread over slots), so it is refused.
+   */
   private keyOf(key: string, part: string): string {
+    if (this.links.sharded && (key === '' || key.startsWith('}')))
+      throw new BrokerError('on a Redis Cluster a key may not be empty or begin with `}`');
     return `${this.prefix}{${key}}:${part}`;
   }
 
   private channelOf(key: string, part = 'pub'): string {
-    return `${this.prefix}{${key}}:${part}`;
+    return this.keyOf(key, part);
   }
 }
 
@@ -495,12 +512,4 @@ function readOutcome(value: string): StoredOutcome {
 
 function offsetOf(streamId: string): number {
   return Number(streamId.slice(streamId.indexOf('-') + 1));
-}
-
-function waitReady(redis: Redis): Promise<void> {
-  if (redis.status === 'ready') return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    redis.once('ready', () => resolve());
-    redis.once('end', () => reject(new BrokerError('redis connection ended')));
-  });
 }

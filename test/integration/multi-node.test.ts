@@ -1,37 +1,22 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createInterface } from 'node:readline';
 import { afterAll, expect, inject, test } from 'vitest';
 import { RedisBroker } from '../../src/broker/redis.js';
 import { type Client, createClient } from '../../src/client/index.js';
 import { createServer, silentLogger } from '../../src/server/index.js';
 import { testProtocol } from '../support/fixtures.js';
 import { testHandlers } from '../support/harness.js';
+import { ServerNodes } from '../support/redis-server-nodes.js';
 
 const redisUrl = inject('redisUrl');
 if (!redisUrl) throw new Error('these tests need a Redis: install redis-server or set REDIS_URL');
 
-const nodes: ChildProcess[] = [];
+const nodes = new ServerNodes(redisUrl);
 const clients: Client<typeof testProtocol>[] = [];
 afterAll(() => {
   for (const client of clients) client.close();
-  for (const node of nodes) node.kill('SIGKILL');
+  nodes.killAll();
 });
-
-/** Starts a server node in its own process and resolves with its port. */
-async function startNode(): Promise<{ process: ChildProcess; port: number }> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', new URL('./nodes/server-node.ts', import.meta.url).pathname, redisUrl, '20000'],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  nodes.push(child);
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`server node exited with ${code}`)));
-  });
-  return { process: child, port: (JSON.parse(line) as { port: number }).port };
-}
+const startNode = () => nodes.start();
 
 test('two nodes on one Redis: a node killed mid-stream loses no publication for any subscriber', async () => {
   const [a, b] = await Promise.all([startNode(), startNode()]);

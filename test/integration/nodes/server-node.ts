@@ -5,8 +5,12 @@ import { anonymous, createServer, silentLogger } from '../../../src/server/index
 import { testProtocol } from '../../support/fixtures.js';
 import { testHandlers } from '../../support/harness.js';
 
+// `cluster:<url>,<url>…` names nodes of a Redis Cluster instead of one Redis.
 const [redisUrl = 'redis://127.0.0.1:6379', historySize = '20000'] = process.argv.slice(2);
-const broker = new RedisBroker({ redis: redisUrl, historySize: Number(historySize) });
+const backend = redisUrl.startsWith('cluster:')
+  ? { cluster: { nodes: redisUrl.slice('cluster:'.length).split(',') } }
+  : { redis: redisUrl };
+const broker = new RedisBroker({ ...backend, historySize: Number(historySize) });
 await broker.ready();
 const server = await createServer({
   protocol: testProtocol,
