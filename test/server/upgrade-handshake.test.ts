@@ -71,7 +71,9 @@ describe.each(TRANSPORTS)('over %s', (kind) => {
     harness = await startHarness(
       {
         wire: upgradeWire,
-        limits: { heartbeatMs: 20, heartbeatTimeoutMs: 60, idleTimeoutMs: 150 },
+        // Dead after 300 ms of silence, idle after 900: only pongs can keep it past the first.
+        // The margins leave a loaded machine's event loop 250 ms of slack per ping.
+        limits: { heartbeatMs: 50, heartbeatTimeoutMs: 300, idleTimeoutMs: 900 },
       },
       {},
       kind,
@@ -80,7 +82,7 @@ describe.each(TRANSPORTS)('over %s', (kind) => {
     await peer.next((message) => message.type === 'welcome');
     const closed = await peer.closed;
     // Pongs (answered by ws itself) kept it from 4200; only the idle limit ended it.
-    expect(closed).toEqual({ code: 1000, reason: 'idle for 150 ms' });
+    expect(closed).toEqual({ code: 1000, reason: 'idle for 900 ms' });
     expect(peer.frames.filter((frame) => String(frame).includes('"ping"'))).toEqual([]);
   });
 
