@@ -1,6 +1,6 @@
 import type { Position } from '../broker/broker.js';
 import { CLOSE_CODES } from '../protocol/close-codes.js';
-import { type Contract, contractOf } from '../protocol/contract.js';
+import { cachedContract, cachedContractHash } from '../protocol/contract-hash.js';
 import type {
   CallInput,
   CallOutput,
@@ -87,8 +87,10 @@ export interface ClientOptions<P extends Protocol<any>> {
   readonly heartbeatTimeoutMs?: number;
   /**
    * Send this client's contract in the hello, so the server checks compatibility member by member
-   * and refuses (4102) naming the first breaking difference. Off by default: the contract makes the
-   * hello a few KB (mind the server's `maxMessageBytes`); without it the version is checked by major.
+   * instead of by major version. Off by default: the contract makes the hello a few KB (mind the
+   * server's `maxHandshakeBytes`). Without it the hello carries the contract's hash (16 hex digits);
+   * a server whose own differs asks for the full contract after authentication, and either way a
+   * breaking difference is refused with 4102 naming it (see docs/contracts.md).
    */
   readonly sendContract?: boolean;
   /**
@@ -886,7 +888,9 @@ export class Client<P extends Protocol<any>> {
         protocol: this.options.protocol.name,
         version: this.options.protocol.version,
         ...(resolved === undefined ? {} : { credentials: resolved }),
-        ...(this.options.sendContract ? { contract: cachedContract(this.options.protocol) } : {}),
+        ...(this.options.sendContract
+          ? { contract: cachedContract(this.options.protocol) }
+          : { contractHash: cachedContractHash(this.options.protocol) }),
       });
     } catch (error) {
       this.socket?.close(CLOSE_CODES.NORMAL.code, 'no credentials');
@@ -989,6 +993,10 @@ export class Client<P extends Protocol<any>> {
         return;
       case 'challenge':
         void this.answer(message.challenge, this.generation);
+        return;
+      case 'contractRequest':
+        // Our contract's hash differed from the server's: it compares the two in full.
+        this.sendMessage({ type: 'contract', contract: cachedContract(this.options.protocol) });
         return;
       case 'welcome':
         this.opened(message);
@@ -1222,18 +1230,6 @@ export function createClient<P extends Protocol<any>>(options: ClientOptions<P>)
 
 /** Call ids are this client's counter: their order is the order calls were made. */
 const byId = (a: Pending, b: Pending) => Number(a.id) - Number(b.id);
-
-const contracts = new WeakMap<Protocol<any>, Contract>();
-
-/** A protocol's contract is the same for every connect: computed once. */
-function cachedContract(protocol: Protocol<any>): Contract {
-  let contract = contracts.get(protocol);
-  if (!contract) {
-    contract = contractOf(protocol);
-    contracts.set(protocol, contract);
-  }
-  return contract;
-}
 
 /** The typed channel of service `S` of protocol `P`. */
 export type ChannelOf<P, S> = ServiceOf<P, S> extends infer D extends ServiceDef ? Channel<D> : never;

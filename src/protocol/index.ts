@@ -1,6 +1,7 @@
 export * from './close-codes.js';
 export * from './compatibility.js';
 export * from './contract.js';
+export { canonicalJson, contractHash } from './contract-hash.js';
 export * from './define.js';
 export * from './error-codes.js';
 export * from './errors.js';

@@ -25,7 +25,7 @@ import { MessageRate } from './message-rate.js';
 import { answerRecordingCommand, type Recording } from './recording.js';
 import type { Runtime } from './runtime.js';
 
-type State = 'hello' | 'authenticating' | 'challenge' | 'open' | 'closed';
+type State = 'hello' | 'authenticating' | 'challenge' | 'contract' | 'open' | 'closed';
 
 /** Longest `setTimeout` delay; a later expiry is re-armed when this one fires. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -60,6 +60,10 @@ export class Connection implements ConnectionInfo {
   private expiryTimer: ReturnType<typeof setTimeout> | undefined;
   /** The contract the hello carried, compared with ours once the peer is authenticated. */
   private peerContract: unknown;
+  /** The hello's contract hash differed from ours: the full contract is asked for after authentication. */
+  private contractWanted = false;
+  /** Authenticated, waiting for the contract asked for: admitted (or not) once it is compared. */
+  private pendingPrincipal: Principal | undefined;
 
   constructor(
     readonly runtime: Runtime,
@@ -71,7 +75,7 @@ export class Connection implements ConnectionInfo {
     // Until the welcome a peer is unknown: it may hold a much smaller frame than one welcomed.
     socket.limitFrames?.(this.handshakeBytes);
     this.handshakeTimer = setTimeout(() => {
-      const waitingFor = this.state === 'challenge' ? 'challenge response' : 'hello';
+      const waitingFor = WAITING_FOR[this.state] ?? 'hello';
       // Dropped, not closed politely: a peer that never said hello will not answer a close frame either.
       this.guarded('closing an unfinished handshake', () =>
         this.drop(
@@ -452,6 +456,11 @@ export class Connection implements ConnectionInfo {
           return;
         }
       } else this.peerContract = message.contract;
+      // Only a hash that differs from ours costs a round trip, and only once the peer is authenticated.
+      this.contractWanted =
+        message.contract === undefined &&
+        message.contractHash !== undefined &&
+        message.contractHash !== this.runtime.contractHash;
       this.state = 'authenticating';
       this.settleAuth(() =>
         this.runtime.auth.authenticate({ credentials: message.credentials, request: this.request }),
@@ -465,7 +474,13 @@ export class Connection implements ConnectionInfo {
       this.settleAuth(() => verify(message.response));
       return;
     }
-    const expected = this.state === 'challenge' ? 'auth' : this.state === 'hello' ? 'hello' : 'nothing';
+    if (this.state === 'contract' && message.type === 'contract' && this.pendingPrincipal) {
+      const principal = this.pendingPrincipal;
+      this.pendingPrincipal = undefined;
+      this.admitMatching(message.contract, 'malformed contract in the answer', principal);
+      return;
+    }
+    const expected = EXPECTED_IN[this.state] ?? 'nothing';
     this.close(
       CLOSE_CODES.PROTOCOL_ERROR.code,
       `expected ${expected} during the handshake, got ${message.type}`,
@@ -517,21 +532,35 @@ export class Connection implements ConnectionInfo {
       this.close(CLOSE_CODES.HANDSHAKE_FAILED.code, 'credentials already expired');
       return;
     }
+    if (this.peerContract !== undefined) {
+      const contract = this.peerContract;
+      this.peerContract = undefined;
+      this.admitMatching(contract, 'malformed contract in the hello', principal);
+    } else if (this.contractWanted) {
+      this.contractWanted = false;
+      this.state = 'contract';
+      this.pendingPrincipal = principal;
+      this.send({ type: 'contractRequest' });
+    } else this.admit(principal);
+  }
+
+  /** Admits an authenticated peer whose contract is compatible with ours; else closes with 4102 naming why. */
+  private admitMatching(contract: unknown, malformed: string, principal: Principal): void {
+    const mismatch = contractMismatch(
+      contract,
+      this.runtime.contract,
+      this.runtime.limits.maxDepth,
+      malformed,
+    );
+    if (mismatch) this.close(CLOSE_CODES.INCOMPATIBLE_PROTOCOL.code, mismatch);
+    else this.admit(principal);
+  }
+
+  /** The last step of the handshake: counts the principal's connections and sends the welcome. */
+  private admit(principal: Principal): void {
     if (this.runtime.shuttingDown) {
       this.close(CLOSE_CODES.SERVICE_RESTART.code, 'server shutting down');
       return;
-    }
-    if (this.peerContract !== undefined) {
-      const mismatch = contractMismatch(
-        this.peerContract,
-        this.runtime.contract,
-        this.runtime.limits.maxDepth,
-      );
-      this.peerContract = undefined;
-      if (mismatch) {
-        this.close(CLOSE_CODES.INCOMPATIBLE_PROTOCOL.code, mismatch);
-        return;
-      }
     }
     const refusal = this.runtime.admitPrincipal(this, principal.id);
     if (refusal) {
@@ -605,9 +634,24 @@ export class Connection implements ConnectionInfo {
   }
 }
 
+/** What the handshake timeout says the server was waiting for, by state. */
+const WAITING_FOR: Partial<Record<State, string>> = { challenge: 'challenge response', contract: 'contract' };
+
+/** The one message each handshake state accepts, for the close reason of any other. */
+const EXPECTED_IN: Partial<Record<State, string>> = {
+  hello: 'hello',
+  challenge: 'auth',
+  contract: 'contract',
+};
+
 /** Why a client of this contract cannot use the server's, or undefined: the first breaking change. */
-function contractMismatch(client: unknown, server: Contract, maxDepth: number): string | undefined {
-  if (!isContract(client)) return 'malformed contract in the hello';
+function contractMismatch(
+  client: unknown,
+  server: Contract,
+  maxDepth: number,
+  malformed: string,
+): string | undefined {
+  if (!isContract(client)) return malformed;
   const report = compareContracts(client, server, { ...DEFAULT_CONTRACT_BOUNDS, maxDepth });
   return report.compatible ? undefined : `incompatible contract: ${report.breaking[0]!.message}`;
 }

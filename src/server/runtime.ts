@@ -22,6 +22,8 @@ export interface Runtime {
   readonly protocol: Protocol;
   /** The protocol's contract, computed on first use: what clients sending theirs are checked against. */
   readonly contract: Contract;
+  /** The hash of that contract (see `contractHash`), computed on first use: what a hello's hash is compared with. */
+  readonly contractHash: string;
   readonly wire: WireFormat;
   readonly limits: Limits;
   readonly logger: Logger;

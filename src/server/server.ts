@@ -4,7 +4,7 @@ import type { Broker, Position } from '../broker/broker.js';
 import { type IdempotencyStore, MemoryIdempotencyStore } from '../broker/idempotency.js';
 import { MemoryBroker } from '../broker/memory.js';
 import { CLOSE_CODES } from '../protocol/close-codes.js';
-import { type Contract, contractOf } from '../protocol/contract.js';
+import { cachedContract, cachedContractHash } from '../protocol/contract-hash.js';
 import type {
   EventName,
   EventPayload,
@@ -101,7 +101,6 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
   private readonly topics: TopicHub;
   private readonly heartbeat: ReturnType<typeof setInterval>;
   private shuttingDown = false;
-  private contractValue: Contract | undefined;
   private readonly idempotency: IdempotencyStore;
   private readonly channels: ChannelHub;
   private closing: Promise<void> | undefined;
@@ -121,8 +120,10 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
     this.runtime = {
       protocol: options.protocol,
       get contract() {
-        server.contractValue ??= contractOf(options.protocol);
-        return server.contractValue;
+        return cachedContract(options.protocol);
+      },
+      get contractHash() {
+        return cachedContractHash(options.protocol);
       },
       // The default wire takes its depth bound from the limits; a wire passed in brings its own.
       wire: options.wire ?? (limits.maxDepth === DEFAULT_MAX_DEPTH ? jsonWire : jsonWireFormat(limits)),

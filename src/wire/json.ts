@@ -75,6 +75,7 @@ export function encodeJson(message: Message): string {
         version: message.version,
         credentials: message.credentials,
         contract: message.contract,
+        contractHash: message.contractHash,
       });
     default:
       return JSON.stringify(message);
@@ -171,14 +172,23 @@ export function decodeJson(frame: Frame, maxDepth: number = DEFAULT_MAX_DEPTH): 
       if (typeof value.protocol !== 'string' || typeof value.version !== 'string') {
         return fail('hello: fields "protocol" and "version" must be strings');
       }
+      if (value.contractHash !== undefined && !isContractHash(value.contractHash)) {
+        return fail('hello: field "contractHash" must be 16 lowercase hex digits');
+      }
       return ok({
         type: 'hello',
         protocol: value.protocol,
         version: value.version,
         ...(value.credentials === undefined ? {} : { credentials: value.credentials }),
         ...(value.contract === undefined ? {} : { contract: value.contract }),
+        ...(value.contractHash === undefined ? {} : { contractHash: value.contractHash }),
       });
     }
+    case 'contractRequest':
+      return ok({ type: 'contractRequest' });
+    case 'contract':
+      if (value.contract === undefined) return fail('contract: field "contract" is required');
+      return ok({ type: 'contract', contract: value.contract });
     case 'auth':
       return ok({ type: 'auth', response: value.response });
     case 'challenge':
@@ -470,6 +480,11 @@ function scalarAt(text: string, at: number): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** A contract hash is FNV-1a 64 as 16 lowercase hex digits (see src/protocol/contract-hash.ts). */
+function isContractHash(value: unknown): value is string {
+  return typeof value === 'string' && /^[0-9a-f]{16}$/.test(value);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

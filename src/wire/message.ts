@@ -18,6 +18,22 @@ export interface Hello {
    * instead of by major version, and names the first breaking difference when it refuses.
    */
   readonly contract?: unknown;
+  /**
+   * The hash of the client's contract (see `contractHash`). When it differs from the server's, the
+   * server asks for the full contract with `contractRequest` once the peer is authenticated.
+   */
+  readonly contractHash?: string;
+}
+
+/** Server → client during the handshake: the hello's contract hash differs; send the full contract. */
+export interface ContractRequest {
+  readonly type: 'contractRequest';
+}
+
+/** Client → server: the answer to a `contractRequest`, compared member by member with the server's. */
+export interface ContractAnswer {
+  readonly type: 'contract';
+  readonly contract: unknown;
 }
 
 /** Server → client during a challenge–response handshake. */
@@ -299,6 +315,7 @@ export interface Reauth {
 export type ClientMessage =
   | Hello
   | AuthResponse
+  | ContractAnswer
   | Reauth
   | Credit
   | OpenChannel
@@ -312,6 +329,7 @@ export type ClientMessage =
   | Publish;
 export type ServerMessage =
   | Challenge
+  | ContractRequest
   | Welcome
   | ChannelOpened
   | ChannelClosed

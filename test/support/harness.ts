@@ -87,6 +87,8 @@ export interface Harness {
   observed: { aborts: string[] };
   client(options?: Partial<ClientOptions<TestProtocol>>): Client<TestProtocol>;
   raw(url?: string): RawPeer;
+  /** Opens a client socket to the server, over the harness's transport. */
+  connect(url: string): Socket;
   close(): Promise<void>;
 }
 
@@ -133,6 +135,7 @@ export async function startHarness(
     sockets,
     records,
     observed,
+    connect,
     client(clientOptions = {}) {
       const client = createClient({
         protocol: testProtocol,

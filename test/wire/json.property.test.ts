@@ -8,6 +8,8 @@ const MESSAGE_TYPES: readonly MessageType[] = [
   'hello',
   'challenge',
   'auth',
+  'contractRequest',
+  'contract',
   'reauth',
   'credit',
   'open',
@@ -41,6 +43,8 @@ const FIELDS = [
   'protocol',
   'version',
   'credentials',
+  'contract',
+  'contractHash',
   'challenge',
   'response',
   'connectionId',
@@ -101,7 +105,19 @@ const from = fc.oneof(fc.record({ epoch: text, offset }), fc.record({ last: offs
 const fieldValue: fc.Arbitrary<unknown> = fc.oneof(
   json,
   callId,
-  fc.constantFrom(-1, 1.5, -0, 1e308, Number.MAX_SAFE_INTEGER + 1, 'trimmed', 'epoch', 'join', 'leave', ''),
+  fc.constantFrom(
+    -1,
+    1.5,
+    -0,
+    1e308,
+    Number.MAX_SAFE_INTEGER + 1,
+    'trimmed',
+    'epoch',
+    'join',
+    'leave',
+    '',
+    '0123456789abcdef',
+  ),
   fc.constant(1),
   from,
   member,
@@ -119,9 +135,17 @@ const channelNumber = fc.integer({ min: 1, max: 2_147_483_647 });
 /** Well-formed messages of every kind, with their optional fields present or not. */
 const wellFormed: Record<MessageType, fc.Arbitrary<Message>> = {
   hello: fc.record(
-    { type: fc.constant('hello'), protocol: text, version: text, credentials: json },
+    {
+      type: fc.constant('hello'),
+      protocol: text,
+      version: text,
+      credentials: json,
+      contractHash: fc.stringMatching(/^[0-9a-f]{16}$/),
+    },
     { requiredKeys: ['type', 'protocol', 'version'] },
   ),
+  contractRequest: fc.record({ type: fc.constant('contractRequest') }),
+  contract: fc.record({ type: fc.constant('contract'), contract: json }),
   challenge: fc.record({ type: fc.constant('challenge'), challenge: json }),
   auth: fc.record({ type: fc.constant('auth'), response: json }),
   welcome: fc.record(

@@ -114,6 +114,17 @@ const encoded: [string, Message, string | null][] = [
     '{"header":{"command":"secp256k1-hello","id":"Hello:02ab"},"payload":{"userAgent":"popm/1.0","publickey":"02ab"}}',
   ],
   [
+    "hello with a contract hash: the seed's hello has no field for it, so the frame is the seed's",
+    {
+      type: 'hello',
+      protocol: 'bfg',
+      version: '1.0.0',
+      credentials: { publickey: KEY, userAgent: 'popm/1.0' },
+      contractHash: '0123456789abcdef',
+    },
+    '{"header":{"command":"secp256k1-hello","id":"Hello:02ab"},"payload":{"userAgent":"popm/1.0","publickey":"02ab"}}',
+  ],
+  [
     'auth',
     { type: 'auth', response: { publickey: KEY, signature: '1f00' } },
     '{"header":{"command":"secp256k1-hello-challenge-accepted","id":"HelloChallengeAccepted:02ab"},"payload":{"signature":"1f00"}}',
