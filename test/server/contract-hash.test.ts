@@ -4,7 +4,7 @@ import { command, contractHash, contractOf, defineProtocol } from '../../src/pro
 import { refuse } from '../../src/server/index.js';
 import type { Socket } from '../../src/transport/socket.js';
 import type { Frame } from '../../src/wire/format.js';
-import { jsonWire } from '../../src/wire/json.js';
+import { jsonWire, jsonWireFormat } from '../../src/wire/json.js';
 import { testProtocol } from '../support/fixtures.js';
 import { type Harness, startHarness, TRANSPORTS } from '../support/harness.js';
 
@@ -193,6 +193,29 @@ describe.each(TRANSPORTS)('contract hash over %s', (kind) => {
     expect(await peer.next()).toEqual({ type: 'contractRequest' });
     peer.send({ type: 'contract', contract: { commands: 1 } });
     expect(await peer.closed).toEqual({ code: 4102, reason: 'malformed contract in the answer' });
+  });
+
+  test('a contract answer deeper than the bound is refused with 4102 even on a wire that lets it through', async () => {
+    harness = await startHarness({ wire: jsonWireFormat({ maxDepth: 100_000 }) }, {}, kind);
+    const peer = harness.raw();
+    peer.send({ type: 'hello', wire: 1, protocol: 'test', version: '1.2.0', contractHash: '0'.repeat(16) });
+    expect(await peer.next()).toEqual({ type: 'contractRequest' });
+    const contract = contractOf(testProtocol);
+    const deep = {
+      ...contract,
+      events: { ...contract.events, 'logs.appended': { payload: { description: 0 } } },
+    };
+    const depth = 5000;
+    peer.send(
+      JSON.stringify({ type: 'contract', contract: deep }).replace(
+        '"description":0',
+        `"description":${'['.repeat(depth)}${']'.repeat(depth)}`,
+      ),
+    );
+    expect(await peer.closed).toEqual({
+      code: 4102,
+      reason: 'incompatible contract: event logs.appended payload: schema nested deeper than 64 levels',
+    });
   });
 
   test('any other message in place of the contract closes with 1002', async () => {
