@@ -138,7 +138,8 @@ export async function startHarness(
     connect,
     client(clientOptions = {}) {
       const client = createClient({
-        protocol: testProtocol,
+        // The server's own protocol: a client of another contract is refused (4102) by the contract check.
+        protocol: (options.protocol ?? testProtocol) as TestProtocol,
         url: 'memory://test',
         connect,
         ...clientOptions,
