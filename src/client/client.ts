@@ -995,8 +995,9 @@ export class Client<P extends Protocol<any>> {
         void this.answer(message.challenge, this.generation);
         return;
       case 'contractRequest':
-        // Our contract's hash differed from the server's: it compares the two in full.
-        this.sendMessage({ type: 'contract', contract: cachedContract(this.options.protocol) });
+        // Our contract's hash differed from the server's: it compares the two in full. Asked once, before the welcome.
+        if (!this.welcome)
+          this.sendMessage({ type: 'contract', contract: cachedContract(this.options.protocol) });
         return;
       case 'welcome':
         this.opened(message);
