@@ -1,6 +1,8 @@
 import { afterAll, expect, test } from 'vitest';
-import type { BrokerGap, Publication } from '../../src/broker/broker.js';
+import type { BrokerGap, Position, Publication } from '../../src/broker/broker.js';
 import { RedisBroker } from '../../src/broker/redis.js';
+import type { Gap } from '../../src/client/subscription.js';
+import { startHarness } from '../support/harness.js';
 import { RedisProcess } from '../support/redis-process.js';
 
 let redis: RedisProcess | undefined;
@@ -81,4 +83,59 @@ test('a live subscriber across a Redis restart gets exactly one epoch gap, then 
     { publication: [epoch2, 3, 'new 3'] },
     { publication: [epoch2, 4, 'new 4'] },
   ]);
+}, 30_000);
+
+test('a client subscribed over ws across a Redis restart hears one epoch gap, then the new epoch in order', async () => {
+  const server = await RedisProcess.start();
+  const broker = new RedisBroker({
+    redis: { port: server.port, host: '127.0.0.1', retryStrategy: () => 50 },
+  });
+  brokers.push(broker);
+  const harness = await startHarness({ broker }, {}, 'ws');
+  try {
+    const client = harness.client();
+    const got: Array<[number, Position]> = [];
+    const gaps: Gap[] = [];
+    const sub = client.subscribe(
+      'ticks.prices',
+      { symbol: 'R' },
+      (price, position) => got.push([price, position]),
+      {
+        onGap: (gap) => gaps.push(gap),
+      },
+    );
+    await sub.ready;
+    await harness.server.publish('ticks.prices', { symbol: 'R' }, 1);
+    await harness.server.publish('ticks.prices', { symbol: 'R' }, 2);
+    await expect.poll(() => got.length).toBe(2);
+    const before = got[1]![1];
+
+    await server.kill();
+    await server.restart();
+    await expect
+      .poll(
+        () =>
+          harness.server.publish('ticks.prices', { symbol: 'R' }, 100).then(
+            () => true,
+            () => false,
+          ),
+        { timeout: 10_000, interval: 100 },
+      )
+      .toBe(true);
+    await harness.server.publish('ticks.prices', { symbol: 'R' }, 101);
+    await expect.poll(() => got.length, { timeout: 10_000 }).toBe(4);
+
+    const after = got[2]![1];
+    expect(after.epoch).not.toBe(before.epoch);
+    expect(got.map(([price, position]) => [price, position.offset])).toEqual([
+      [1, 1],
+      [2, 2],
+      [100, 1],
+      [101, 2],
+    ]);
+    expect(gaps).toEqual([{ reason: 'epoch', from: before, resumedAt: { epoch: after.epoch, offset: 0 } }]);
+  } finally {
+    await harness.close();
+    await server.kill();
+  }
 }, 30_000);
