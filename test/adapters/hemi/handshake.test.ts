@@ -88,7 +88,7 @@ describe('secp256k1 handshake over a real socket', () => {
     peer.socket.close();
   });
 
-  test('a signature over another message closes 4100, and no session opens', async () => {
+  test('a signature over another message closes 1000 "not the same signer" (as Hemi), and no session opens', async () => {
     const key = keyPair();
     const server = await start([key.publicKey]);
     const peer = await rawPeer(server.url);
@@ -99,7 +99,7 @@ describe('secp256k1 handshake over a real socket', () => {
     expect(server.server.list()).toEqual([]);
   });
 
-  test("another key's signature closes 4100", async () => {
+  test('another key\'s signature closes 1000 "not the same signer" (as Hemi), and no session opens', async () => {
     const key = keyPair();
     const server = await start([key.publicKey]);
     const peer = await rawPeer(server.url);

@@ -1,7 +1,9 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect, test } from 'vitest';
 
@@ -26,8 +28,24 @@ test('the committed generated code is what buf generates from proto/goval today'
   }
 });
 
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const SEED = join('shared', 'seeds', 'goval-api.proto');
+
+/** The seeds sit in `shared/seeds/` beside the repository's checkout (`../shared/seeds/` from the
+ * root); a worktree nests one level deeper, so the nearest ancestor holding them is used. */
+function seedPath(): string | undefined {
+  for (let dir = dirname(REPO_ROOT); ; dir = dirname(dir)) {
+    const candidate = join(dir, SEED);
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
 test('proto/goval/api.proto is the seed as given', async () => {
-  const seed = await readFile('/work/shared/seeds/goval-api.proto', 'utf8').catch(() => undefined);
-  // The seed lives outside the repository: check it only where it is present.
-  if (seed !== undefined) expect(await readFile('proto/goval/api.proto', 'utf8')).toBe(seed);
+  const seed = seedPath();
+  // Absent seeds fail the test: a check that asserts nothing where its input is missing proves nothing.
+  expect(seed, `no ${SEED} in any ancestor of ${REPO_ROOT}`).toBeDefined();
+  expect(await readFile(join(REPO_ROOT, 'proto/goval/api.proto'), 'utf8')).toBe(
+    await readFile(seed as string, 'utf8'),
+  );
 });
