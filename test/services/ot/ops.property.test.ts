@@ -2,9 +2,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   apply,
+  baseLength,
   checkOps,
   compose,
   normalize,
+  type Op,
   OtError,
   transform,
   transformPosition,
@@ -86,15 +88,40 @@ describe('OT algorithms (properties)', () => {
   });
 
   it('answers any input with a normalised edit or an OtError, never another exception', () => {
+    // Half the inputs are edits built to fit (so the "normalised edit" side is really reached), the
+    // rest anything at all; both outcomes are counted and each must occur.
+    const input = fc.oneof(
+      pieces.chain((recipe) =>
+        fc.nat(20).map((length) => ({ ops: build(recipe, length) as unknown, length })),
+      ),
+      fc.record({ ops: fc.anything(), length: fc.nat(20) }),
+    );
+    let edits = 0;
+    let errors = 0;
     fc.assert(
-      fc.property(fc.anything(), fc.nat(20), (ops, length) => {
+      fc.property(input, ({ ops, length }) => {
+        let result: Op[];
         try {
-          checkOps(ops, length);
+          result = checkOps(ops, length);
         } catch (error) {
           expect(error).toBeInstanceOf(OtError);
+          expect((error as OtError).code).toBe('OT_BAD_OPS');
+          errors++;
+          return;
         }
+        edits++;
+        // Normalised: a fixed point of normalize, with no zero-length or trailing-skip component.
+        expect(normalize(result)).toEqual(result);
+        for (const op of result) expect(Object.values(op)[0]).not.toBe(0);
+        expect(result.length === 0 || !('skip' in (result.at(-1) as Op))).toBe(true);
+        // And still the same edit of a text of that length.
+        expect(baseLength(result)).toBeLessThanOrEqual(length);
+        const text = 'x'.repeat(length);
+        expect(apply(text, result)).toBe(apply(text, ops as Op[]));
       }),
       { numRuns: RUNS },
     );
+    expect(edits).toBeGreaterThan(RUNS / 4);
+    expect(errors).toBeGreaterThan(RUNS / 4);
   });
 });
