@@ -174,6 +174,25 @@ describe('apiKeys authenticator', () => {
     });
   });
 
+  // Kills the mutation "an API key accepted with a trailing space" (a trim before the lookup, in
+  // the store or the authenticator): a key is its exact bytes, padded copies are other keys.
+  test.each([' ', '\t', '\n', '\u00a0'])(
+    'refuses a known key padded with %j, before or after it',
+    async (pad) => {
+      const store = new ApiKeyStore();
+      const key = store.issue({ id: 'ci', permissions: ['*'] });
+      const auth = apiKeys(store);
+      for (const padded of [`${key}${pad}`, `${pad}${key}`]) {
+        expect(store.verify(padded)).toBeUndefined();
+        expect(await auth.authenticate({ credentials: { apiKey: padded }, request })).toEqual({
+          ok: false,
+          reason: 'unknown API key',
+        });
+      }
+      expect(store.verify(key)).toEqual({ id: 'ci', permissions: ['*'] });
+    },
+  );
+
   test.each([undefined, null, 'sb_x', {}, { apiKey: '' }, { apiKey: 42 }])(
     'refuses credentials %j with "no API key"',
     async (credentials) => {
