@@ -180,6 +180,30 @@ export function brokerConformance(name: string, target: ConformanceTarget): void
         );
         expect((await b.history(k, { last: 1 })).publications[0]?.payload).toBe(20);
       });
+
+      // Kills "the publish made non-atomic" (offset taken apart from the append): two nodes are two
+      // connections, so their publishes interleave on the backend, which one connection never does.
+      test('200 concurrent publishes through two nodes all succeed, each offset 1..200 once, history gap-free', async () => {
+        const a = await make();
+        const b = await target.peer!();
+        open.push(b);
+        const k = key();
+        const settled = await Promise.allSettled(
+          Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? a : b).publish(k, i)),
+        );
+        const failures = settled.flatMap((s) => (s.status === 'rejected' ? [String(s.reason)] : []));
+        expect(failures).toEqual([]);
+        const published = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+        const all = Array.from({ length: 200 }, (_, i) => i + 1);
+        expect(published.map((p) => p.offset).sort((x, y) => x - y)).toEqual(all);
+        expect(new Set(published.map((p) => p.epoch)).size).toBe(1);
+        const history = await a.history(k, { after: 0 });
+        expect([history.first, history.top]).toEqual([1, 200]);
+        expect(history.publications.map((p) => p.offset)).toEqual(all);
+        // Each offset holds the payload whose publish was told that offset.
+        const told = new Map(published.map((p) => [p.offset, p.payload]));
+        expect(history.publications.map((p) => p.payload)).toEqual(all.map((offset) => told.get(offset)));
+      });
     }
   });
 }
