@@ -13,6 +13,9 @@ export interface HeldPublications {
   next(): { publication: Publication; skipped: number } | undefined;
 }
 
+/** Dropped-or-delivered entries at the head of a drop-oldest queue before it is compacted. */
+export const COMPACT_AFTER = 1024;
+
 /** Default bound of a latest-by-key queue: distinct conflation keys held for one follower. */
 export const DEFAULT_MAX_CONFLATED_KEYS = 10_000;
 
@@ -43,7 +46,7 @@ class DropOldest implements HeldPublications {
       this.skipped++;
     }
     // Compact now and then rather than shift() each time: O(1) per publication.
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+    if (this.head > COMPACT_AFTER && this.head * 2 > this.queue.length) {
       this.queue.splice(0, this.head);
       this.head = 0;
     }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import type { Publication } from '../../src/broker/broker.js';
-import { heldPublications } from '../../src/server/held-publications.js';
+import { COMPACT_AFTER, heldPublications } from '../../src/server/held-publications.js';
 
 const publication = (offset: number, symbol: string): Publication => ({
   key: 'k',
@@ -9,6 +9,33 @@ const publication = (offset: number, symbol: string): Publication => ({
   offset,
   payload: { symbol },
 });
+
+/** A drop-oldest queue's private cursor, read to count which of its branches ran. */
+type Cursor = { head: number; queue: unknown[]; skipped: number };
+
+/** Wraps `held` (drop-oldest) to count drops, compactions, heads past the threshold left alone, and resets on empty. */
+function watchBranches(
+  held: ReturnType<typeof heldPublications>,
+  seen: { dropped: number; compacted: number; notCompactedPastThreshold: number; emptied: number },
+): void {
+  const cursor = held as unknown as Cursor;
+  const hold = held.hold.bind(held);
+  const next = held.next.bind(held);
+  held.hold = (publication) => {
+    const head = cursor.head;
+    const skipped = cursor.skipped;
+    hold(publication);
+    if (cursor.skipped > skipped) seen.dropped++;
+    // hold moves the head on by one at most: only a compaction takes it back to 0.
+    if (head >= COMPACT_AFTER && cursor.head === 0) seen.compacted++;
+    else if (cursor.head > COMPACT_AFTER) seen.notCompactedPastThreshold++;
+  };
+  held.next = () => {
+    const taken = next();
+    if (taken && cursor.queue.length === 0) seen.emptied++;
+    return taken;
+  };
+}
 
 /** Holds `symbols.length` publications, taking some out after each `drainEvery`-th one. */
 function run(
@@ -32,21 +59,32 @@ function run(
 }
 
 describe('held publications (properties)', () => {
-  test('drop-oldest stays within its limit, delivers in order, and accounts for every publication', () => {
+  test('drop-oldest stays within its limit, delivers in order, and accounts for every publication, through every branch', () => {
+    // Sizes come from the queue's thresholds: up to 3 × COMPACT_AFTER publications, so that a
+    // follower's head passes COMPACT_AFTER and the compaction runs; limits either small (drops
+    // drive the head) or past COMPACT_AFTER (a long queue the compaction must leave alone). The
+    // counters prove each branch ran; the old cap of 300 publications never compacted.
+    const seen = { dropped: 0, compacted: 0, notCompactedPastThreshold: 0, emptied: 0 };
     fc.assert(
       fc.property(
-        fc.array(fc.constantFrom('a', 'b', 'c'), { maxLength: 300 }),
-        fc.integer({ min: 1, max: 20 }),
+        fc.integer({ min: 0, max: 3 * COMPACT_AFTER }),
+        fc.oneof(fc.integer({ min: 1, max: 20 }), fc.integer({ min: COMPACT_AFTER, max: 2 * COMPACT_AFTER })),
         fc.integer({ min: 1, max: 50 }),
-        (symbols, limit, drainEvery) => {
-          const out = run(heldPublications({ policy: 'drop-oldest', limit }), symbols, drainEvery, limit);
+        (count, limit, drainEvery) => {
+          const held = heldPublications({ policy: 'drop-oldest', limit });
+          watchBranches(held, seen);
+          const symbols = Array.from({ length: count }, () => 'a');
+          const out = run(held, symbols, drainEvery, limit);
           const offsets = out.map((o) => o.offset);
           expect(offsets).toEqual([...offsets].sort((x, y) => x - y));
+          expect(new Set(offsets).size).toBe(offsets.length);
           expect(out.length + out.reduce((sum, o) => sum + o.skipped, 0)).toBe(symbols.length);
           if (symbols.length) expect(offsets.at(-1)).toBe(symbols.length);
         },
       ),
+      { numRuns: 60 },
     );
+    for (const [branch, times] of Object.entries(seen)) expect(times, branch).toBeGreaterThan(0);
   });
 
   test('latest-by-key keeps one value per key, the newest, and never loses a key under maxKeys', () => {
