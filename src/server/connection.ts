@@ -20,7 +20,9 @@ import type { CallControl } from './call-control.js';
 import type { ChannelBinding } from './channels.js';
 import { dispatch } from './dispatch.js';
 import { newTraceId, toErrorMessage } from './errors.js';
+import type { EventSubject } from './event-log.js';
 import type { ConnectionInfo } from './handlers.js';
+import { eventOfClose, eventOfError } from './log-events.js';
 import { MessageRate } from './message-rate.js';
 import { answerRecordingCommand, type Recording } from './recording.js';
 import type { Runtime } from './runtime.js';
@@ -64,6 +66,10 @@ export class Connection implements ConnectionInfo {
   private contractWanted = false;
   /** Authenticated, waiting for the contract asked for: admitted (or not) once it is compared. */
   private pendingPrincipal: Principal | undefined;
+  /** Who the authenticator accepted, from then on (before the welcome too): for log lines. */
+  private authenticatedId: string | undefined;
+  /** The trace id of the fault that is closing this connection, for its close line. */
+  private closeTraceId: string | undefined;
 
   constructor(
     readonly runtime: Runtime,
@@ -130,6 +136,7 @@ export class Connection implements ConnectionInfo {
 
   /** Encodes and sends; formats that cannot carry a message kind encode it as null and it is skipped. */
   send(message: ServerMessage): void {
+    if (message.type === 'error') this.logRefusal(message);
     if (this.state === 'closed') return;
     let frame: Frame | null;
     try {
@@ -197,13 +204,35 @@ export class Connection implements ConnectionInfo {
     }
   }
 
+  /** Who this connection's log lines are about: id, remote address, and principal once known. */
+  private subject(traceId?: string): EventSubject {
+    const principal = this.principalValue?.id ?? this.authenticatedId;
+    return {
+      connectionId: this.id,
+      ...(this.request.remoteAddress === undefined ? {} : { remoteAddress: this.request.remoteAddress }),
+      ...(principal === undefined ? {} : { principal }),
+      ...(traceId === undefined ? {} : { traceId }),
+    };
+  }
+
+  /** Logs an error answer that refuses a peer's message (BAD_MESSAGE, RATE_LIMITED, TOO_MANY_IN_FLIGHT). */
+  private logRefusal(message: ServerMessage & { type: 'error' }): void {
+    const event = eventOfError(message.code);
+    if (!event) return;
+    this.runtime.events.write(event, this.subject(message.traceId), {
+      code: message.code,
+      reason: message.message,
+      ...(message.id === undefined ? {} : { callId: message.id }),
+    });
+  }
+
   /**
    * Closes with a code and reason, aborting running calls. `hard` drops the socket after a short
    * grace: a peer that does not read will never answer the close frame.
    */
   close(code: number, reason: string, hard = false): void {
     if (this.state === 'closed') return;
-    this.finish(code, reason);
+    this.finish(code, reason, true);
     this.socket.close(this.runtime.wire.closeCodes?.[code] ?? code, reason);
     if (hard) setTimeout(() => this.socket.terminate(), CLOSE_GRACE_MS).unref?.();
   }
@@ -226,6 +255,7 @@ export class Connection implements ConnectionInfo {
   fault(doing: string, error: unknown): void {
     const traceId = newTraceId();
     this.runtime.logger.error(`connection fault while ${doing}`, { traceId, connectionId: this.id, error });
+    this.closeTraceId = traceId;
     try {
       this.close(CLOSE_CODES.INTERNAL_ERROR.code, `internal error (trace ${traceId})`);
     } catch (closeError) {
@@ -506,6 +536,7 @@ export class Connection implements ConnectionInfo {
   private authFault(error: unknown): void {
     const traceId = newTraceId();
     this.runtime.logger.error('authenticator failed', { traceId, connectionId: this.id, error });
+    this.closeTraceId = traceId;
     this.close(CLOSE_CODES.HANDSHAKE_FAILED.code, `authentication failed (trace ${traceId})`);
   }
 
@@ -528,6 +559,7 @@ export class Connection implements ConnectionInfo {
       );
       return;
     }
+    this.authenticatedId = principal.id;
     if (principal.expiresAt !== undefined && principal.expiresAt <= Date.now()) {
       this.close(CLOSE_CODES.HANDSHAKE_FAILED.code, 'credentials already expired');
       return;
@@ -608,13 +640,22 @@ export class Connection implements ConnectionInfo {
   private closedBySocket(code: number, reason: string): void {
     // Counts first, so that onDisconnect already sees the connection's place given back.
     this.runtime.released(this);
-    if (this.state !== 'closed') this.finish(code, reason);
+    if (this.state !== 'closed') this.finish(code, reason, false);
   }
 
-  /** Leaves every state exactly once: stops timers, ends running calls, tells the server. */
-  private finish(code: number, reason: string): void {
+  /** Leaves every state exactly once: logs the close, stops timers, ends running calls, tells the server. */
+  private finish(code: number, reason: string, byServer: boolean): void {
     const wasOpen = this.state === 'open';
     this.state = 'closed';
+    const event = eventOfClose(code, byServer);
+    const subject = this.subject(this.closeTraceId);
+    const level = event === 'connection.closed' && !byServer ? 'debug' : undefined;
+    this.runtime.events.closed(
+      event,
+      subject,
+      { code, reason, ...(event === 'connection.closed' ? { byServer } : {}) },
+      level,
+    );
     clearTimeout(this.handshakeTimer);
     clearTimeout(this.expiryTimer);
     for (const controller of this.inFlight.values()) {

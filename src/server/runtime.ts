@@ -5,6 +5,7 @@ import type { WireFormat } from '../wire/format.js';
 import type { Authenticator } from './auth/authenticator.js';
 import type { ChannelHub } from './channels.js';
 import type { Connection } from './connection.js';
+import type { EventLog } from './event-log.js';
 import type { Pusher } from './handlers.js';
 import type { Limits } from './limits.js';
 import type { Logger } from './logger.js';
@@ -27,6 +28,8 @@ export interface Runtime {
   readonly wire: WireFormat;
   readonly limits: Limits;
   readonly logger: Logger;
+  /** Connection events (refusals, protocol errors, limits, closes), written within the log budget. */
+  readonly events: EventLog;
   readonly auth: Authenticator;
   readonly routes: ReadonlyMap<string, Route>;
   readonly validateOutput: boolean;

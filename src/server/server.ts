@@ -19,7 +19,13 @@ import type {
 import { RequestError } from '../protocol/errors.js';
 import { normalisePermissions } from '../protocol/permissions.js';
 import { describeIssues, validate } from '../protocol/schema.js';
-import type { ServerTransport, Socket, UpgradeRequest, VerifyUpgrade } from '../transport/socket.js';
+import type {
+  ServerTransport,
+  Socket,
+  UpgradeRefusal,
+  UpgradeRequest,
+  VerifyUpgrade,
+} from '../transport/socket.js';
 import { wsServerTransport } from '../transport/ws-server.js';
 import { DEFAULT_MAX_DEPTH } from '../wire/bounded-json.js';
 import type { Frame, WireFormat } from '../wire/format.js';
@@ -30,8 +36,10 @@ import type { Authenticator } from './auth/authenticator.js';
 import { ChannelHub } from './channels.js';
 import { Connection } from './connection.js';
 import { newTraceId } from './errors.js';
+import { EventLog } from './event-log.js';
 import type { ConnectionInfo, Handlers, Pusher } from './handlers.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
+import { DEFAULT_LOG_BUDGET, type LogBudget } from './log-events.js';
 import { consoleLogger, type Logger } from './logger.js';
 import { type RecordedMessage, Recording, type RecordingOptions } from './recording.js';
 import type { Route, Runtime } from './runtime.js';
@@ -61,6 +69,8 @@ export interface ServerOptions<P extends Protocol<any>> {
   readonly auth?: Authenticator;
   readonly limits?: Partial<Limits>;
   readonly logger?: Logger;
+  /** How many connection-event lines may be written per window (see docs/observability.md); default DEFAULT_LOG_BUDGET. */
+  readonly logBudget?: Partial<LogBudget>;
   /** Check handler outputs and stream items against their schemas (a mismatch is INTERNAL). Default true. */
   readonly validateOutput?: boolean;
   /**
@@ -117,6 +127,7 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
   ) {
     const server = this;
     this.admission = new Admission(limits);
+    const logger = options.logger ?? consoleLogger;
     this.runtime = {
       protocol: options.protocol,
       get contract() {
@@ -128,7 +139,8 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
       // The default wire takes its depth bound from the limits; a wire passed in brings its own.
       wire: options.wire ?? (limits.maxDepth === DEFAULT_MAX_DEPTH ? jsonWire : jsonWireFormat(limits)),
       limits,
-      logger: options.logger ?? consoleLogger,
+      logger,
+      events: new EventLog(logger, { ...DEFAULT_LOG_BUDGET, ...options.logBudget }),
       auth: options.auth ?? anonymous(),
       routes: bindRoutes(options.protocol, options.handlers),
       validateOutput: options.validateOutput ?? true,
@@ -182,13 +194,26 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
 
   /** @internal */
   accept(socket: Socket, request: UpgradeRequest): void {
+    const { remoteAddress } = request;
     if (this.shuttingDown) {
-      socket.close(CLOSE_CODES.SERVICE_RESTART.code, 'server shutting down');
+      const reason = 'server shutting down';
+      this.runtime.events.write(
+        'connection.closed',
+        { remoteAddress },
+        { code: CLOSE_CODES.SERVICE_RESTART.code, reason, byServer: true },
+      );
+      socket.close(CLOSE_CODES.SERVICE_RESTART.code, reason);
       return;
     }
-    const ticket = this.admission.accept(request.remoteAddress, Date.now());
+    const ticket = this.admission.accept(remoteAddress, Date.now());
     if (!ticket) {
-      socket.close(CLOSE_CODES.TRY_AGAIN_LATER.code, 'over a connection limit');
+      const reason = 'over a connection limit';
+      this.runtime.events.write(
+        'admission.refused',
+        { remoteAddress },
+        { code: CLOSE_CODES.TRY_AGAIN_LATER.code, reason },
+      );
+      socket.close(CLOSE_CODES.TRY_AGAIN_LATER.code, reason);
       socket.terminate();
       return;
     }
@@ -200,9 +225,30 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
    * whatever the application's check does), then the application's `verifyUpgrade`.
    */
   verifyUpgrade(request: UpgradeRequest): ReturnType<VerifyUpgrade> {
-    return (
-      this.admission.checkUpgrade(request.remoteAddress, Date.now()) ?? this.options.verifyUpgrade?.(request)
+    const limited = this.admission.checkUpgrade(request.remoteAddress, Date.now());
+    if (limited) return this.logRefusal(request, limited, 'a connection limit');
+    return this.logRefusal(request, this.options.verifyUpgrade?.(request), 'verifyUpgrade');
+  }
+
+  /** Logs a refusal, once settled, as `upgrade.refused`, and passes the verdict on unchanged. */
+  private logRefusal(
+    request: UpgradeRequest,
+    verdict: ReturnType<VerifyUpgrade>,
+    by: string,
+  ): ReturnType<VerifyUpgrade> {
+    if (verdict instanceof Promise)
+      return verdict.then((refusal) => refusal && this.refusedUpgrade(request, refusal, by));
+    return verdict && this.refusedUpgrade(request, verdict, by);
+  }
+
+  /** Logs an upgrade refusal (`upgrade.refused`) and passes it on. */
+  private refusedUpgrade(request: UpgradeRequest, refusal: UpgradeRefusal, by: string): UpgradeRefusal {
+    this.runtime.events.write(
+      'upgrade.refused',
+      { remoteAddress: request.remoteAddress },
+      { status: refusal.status, reason: (refusal.body ?? by).slice(0, 200), by },
     );
+    return refusal;
   }
 
   /** The port listened on, when the server listens on one. */
@@ -350,6 +396,8 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
     await stopped;
     // Services finish detaching and disposing (a last save, say) before close resolves.
     await this.channels.settled();
+    // Counts of lines dropped by the log budget are not lost with the process.
+    this.runtime.events.flush();
   }
 
   private runningCalls(): number {

@@ -11,7 +11,7 @@ import { type DecodedFrame, decodeFrame } from '../../wire/sandbox-sync/index.js
  */
 export function faultTolerantLogger(logger: Logger): Logger {
   const call =
-    (level: keyof Logger) =>
+    (level: 'error' | 'warn' | 'info') =>
     (message: string, fields?: Record<string, unknown>): void => {
       try {
         logger[level](message, fields);
