@@ -7,19 +7,11 @@ import {
   fromPino,
   type Logger,
 } from '../../src/server/logger.js';
-
-function capture() {
-  const lines: { level: string; message: string; fields: Record<string, unknown> }[] = [];
-  const at =
-    (level: string) =>
-    (message: string, fields: Record<string, unknown> = {}) =>
-      lines.push({ level, message, fields });
-  return { lines, logger: { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug') } };
-}
+import { captureLog } from '../support/log-capture.js';
 
 /** An event log on a clock the test moves by hand. */
 function eventLog(budget: Partial<LogBudget> = {}, logger?: Logger) {
-  const { lines, logger: captured } = capture();
+  const { lines, logger: captured } = captureLog();
   const clock = { now: 0 };
   const log = new EventLog(logger ?? captured, { ...DEFAULT_LOG_BUDGET, ...budget }, () => clock.now);
   return { log, lines, clock };
@@ -85,7 +77,7 @@ describe('EventLog', () => {
   });
 
   test('a logger without debug skips debug events; a logger that throws loses its line only', () => {
-    const threeLevels = capture();
+    const threeLevels = captureLog();
     const { debug: _, ...withoutDebug } = threeLevels.logger;
     const { log } = eventLog({}, withoutDebug);
     log.closed(

@@ -1,24 +1,8 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import type { Authenticator, Logger } from '../../src/server/index.js';
+import type { Authenticator } from '../../src/server/index.js';
 import { type Harness, startHarness, TRANSPORTS, type TransportKind, until } from '../support/harness.js';
 import { nestedJson } from '../support/hostile.js';
-
-/** Every line the server writes, at every level, debug included. */
-function capture() {
-  const lines: { level: string; message: string; fields: Record<string, unknown> }[] = [];
-  const at =
-    (level: string) =>
-    (message: string, fields: Record<string, unknown> = {}) =>
-      lines.push({ level, message, fields });
-  const logger: Required<Logger> = {
-    error: at('error'),
-    warn: at('warn'),
-    info: at('info'),
-    debug: at('debug'),
-  };
-  const events = (name: string) => lines.filter((line) => line.fields.event === name);
-  return { logger, lines, events };
-}
+import { captureLog } from '../support/log-capture.js';
 
 /** Accepts the credentials 'good' as ada; anything else (or nothing) is refused. */
 const keyAuth: Authenticator = {
@@ -36,9 +20,9 @@ afterEach(() => harness?.close());
 
 describe.each(TRANSPORTS)('connection events over %s', (kind) => {
   const remoteAddress = addressOf(kind);
-  let log: ReturnType<typeof capture>;
+  let log: ReturnType<typeof captureLog>;
   const start = async (options: Parameters<typeof startHarness>[0] = {}) => {
-    log = capture();
+    log = captureLog();
     harness = await startHarness({ logger: log.logger, ...options }, {}, kind);
     return harness;
   };
@@ -337,7 +321,7 @@ describe.each(TRANSPORTS)('a flood of 10,000 bad frames over %s', (kind) => {
   };
 
   test('from one connection: 20 lines, then its close line counts the 9,980 dropped', async () => {
-    const log = capture();
+    const log = captureLog();
     harness = await startHarness({ logger: log.logger, limits: unlimited }, {}, kind);
     const peer = harness.raw();
     await peer.handshake();
@@ -355,7 +339,7 @@ describe.each(TRANSPORTS)('a flood of 10,000 bad frames over %s', (kind) => {
   }, 30_000);
 
   test('from 500 connections of 20 bad frames each: 100 lines for the address, and one suppressed line counting the rest', async () => {
-    const log = capture();
+    const log = captureLog();
     harness = await startHarness({ logger: log.logger, limits: unlimited }, {}, kind);
     for (let c = 0; c < 500; c++) {
       const peer = harness.raw();
