@@ -311,6 +311,32 @@ describe.each(TRANSPORTS)('connection events over %s', (kind) => {
   });
 });
 
+test('a peer that stops reading (memory transport): limit.slow_consumer at warn, 4201', async () => {
+  const log = captureLog();
+  harness = await startHarness({ logger: log.logger, limits: { maxBufferedBytes: 200 } });
+  const peer = harness.raw();
+  const welcome = await peer.handshake();
+  (harness.sockets.at(-1) as unknown as { pause(): void }).pause();
+  for (let id = 1; id <= 20; id++)
+    peer.send({ type: 'call', id, command: 'math.add', input: { a: 1, b: 1 } });
+  await until(() => log.events('limit.slow_consumer').length === 1, 2000, 'the slow-consumer line');
+  expect(log.events('limit.slow_consumer')).toEqual([
+    {
+      level: 'warn',
+      message: 'slow consumer closed',
+      fields: {
+        event: 'limit.slow_consumer',
+        connectionId: welcome.connectionId,
+        remoteAddress: 'memory',
+        principal: 'anonymous',
+        code: 4201,
+        reason: 'send buffer over 200 bytes',
+      },
+    },
+  ]);
+  expect(log.lines.filter((l) => l.fields.connectionId === welcome.connectionId)).toHaveLength(1);
+});
+
 describe.each(TRANSPORTS)('a flood of 10,000 bad frames over %s', (kind) => {
   const remoteAddress = addressOf(kind);
   const unlimited = {
