@@ -68,7 +68,7 @@ export class EventLog {
     if (connection) connection.used += 1;
     if (address) address.used += 1;
     this.global.used += 1;
-    this.emit(at, event, { ...present(subject), ...fields });
+    this.emit(at, event, bounded({ ...present(subject), ...fields }));
   }
 
   /**
@@ -151,6 +151,17 @@ export class EventLog {
       // A logger that throws loses its line, never the connection it was about.
     }
   }
+}
+
+/** Longest string field written: reasons and ids can carry peer text (a decoder's message quoting the frame). */
+export const MAX_LOGGED_STRING = 256;
+
+/** The fields with every string cut to {@link MAX_LOGGED_STRING} characters, so a line's size is bounded too. */
+function bounded(fields: Record<string, unknown>): Record<string, unknown> {
+  for (const [key, value] of Object.entries(fields))
+    if (typeof value === 'string' && value.length > MAX_LOGGED_STRING)
+      fields[key] = `${value.slice(0, MAX_LOGGED_STRING)}…`;
+  return fields;
 }
 
 /** The subject's fields that are known, so a line never carries `principal: undefined`. */

@@ -246,7 +246,7 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
     this.runtime.events.write(
       'upgrade.refused',
       { remoteAddress: request.remoteAddress },
-      { status: refusal.status, reason: (refusal.body ?? by).slice(0, 200), by },
+      { status: refusal.status, reason: refusal.body ?? by, by },
     );
     return refusal;
   }

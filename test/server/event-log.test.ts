@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { EventLog } from '../../src/server/event-log.js';
+import { EventLog, MAX_LOGGED_STRING } from '../../src/server/event-log.js';
 import { DEFAULT_LOG_BUDGET, type LogBudget } from '../../src/server/log-events.js';
 import {
   createConsoleLogger,
@@ -74,6 +74,22 @@ describe('EventLog', () => {
     expect(suppressed.every((l) => l.fields.event === 'log.suppressed')).toBe(true);
     expect(suppressed.length).toBeLessThanOrEqual(50 / 5 + 50 / 10 + 1);
     expect(suppressed.reduce((sum, l) => sum + (l.fields.dropped as number), 0)).toBe(10_000 - 50);
+  });
+
+  test('string fields are cut at MAX_LOGGED_STRING characters, so a line stays small whatever the peer sent', () => {
+    const { log, lines } = eventLog();
+    log.write(
+      'message.bad',
+      { connectionId: 'c', principal: 'p'.repeat(5000) },
+      { reason: 'x'.repeat(100_000), callId: 7 },
+    );
+    expect(lines[0]!.fields).toEqual({
+      event: 'message.bad',
+      connectionId: 'c',
+      principal: `${'p'.repeat(MAX_LOGGED_STRING)}…`,
+      reason: `${'x'.repeat(MAX_LOGGED_STRING)}…`,
+      callId: 7,
+    });
   });
 
   test('a logger without debug skips debug events; a logger that throws loses its line only', () => {
