@@ -64,7 +64,30 @@ describe.each(TRANSPORTS)('over %s', (kind) => {
       kind,
     );
     const peer = harness.raw();
-    expect((await peer.closed).code).toBe(4100);
+    const closed = await peer.closed;
+    expect(closed.code).toBe(4100);
+    // Logged once, at warn, with the close's reason.
+    expect(harness.records.filter((record) => record.fields.event === 'handshake.refused')).toEqual([
+      {
+        level: 'warn',
+        message: 'handshake refused',
+        fields: expect.objectContaining({ event: 'handshake.refused', code: 4100, reason: closed.reason }),
+      },
+    ]);
+  });
+
+  test('missing credentials at the upgrade: 4100, logged once as handshake.refused', async () => {
+    harness = await startHarness(
+      { wire: upgradeWire, auth: bearerToken({ verify: () => ({ id: 'ada', permissions: [] }) }) },
+      {},
+      kind,
+    );
+    const closed = await harness.raw().closed;
+    expect(closed.code).toBe(4100);
+    const refused = harness.records.filter((record) => record.fields.event === 'handshake.refused');
+    expect(refused.map((record) => [record.level, record.fields.code, record.fields.reason])).toEqual([
+      ['warn', 4100, closed.reason],
+    ]);
   });
 
   test('sends WebSocket ping frames when the wire has no ping, and a silent peer is closed idle', async () => {
