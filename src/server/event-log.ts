@@ -111,9 +111,9 @@ export class EventLog {
     this.windowStart = now;
     for (const [id, tally] of this.connections) {
       if (tally.dropped) this.suppressed(`connection ${id}`, tally.dropped, { connectionId: id });
-      tally.used = 0;
-      tally.dropped = 0;
     }
+    // Cleared, not reset: a tally made by a line written after its connection's close goes too.
+    this.connections.clear();
     for (const [address, tally] of this.addresses) {
       if (tally.dropped) this.suppressed(`address ${address}`, tally.dropped, { remoteAddress: address });
     }

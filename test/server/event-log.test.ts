@@ -76,6 +76,16 @@ describe('EventLog', () => {
     expect(suppressed.reduce((sum, l) => sum + (l.fields.dropped as number), 0)).toBe(10_000 - 50);
   });
 
+  test('tallies last one window at most: 10,000 connections that never close leave none behind', () => {
+    const { log, clock } = eventLog({ windowMs: 1000 });
+    for (let i = 0; i < 10_000; i++) bad(log, `c${i}`, `10.${i % 250}.0.1`);
+    const tracked = log as unknown as { connections: Map<string, unknown>; addresses: Map<string, unknown> };
+    expect([tracked.connections.size, tracked.addresses.size]).toEqual([10_000, 250]);
+    clock.now = 1000;
+    log.flush();
+    expect([tracked.connections.size, tracked.addresses.size]).toEqual([0, 0]);
+  });
+
   test('string fields are cut at MAX_LOGGED_STRING characters, so a line stays small whatever the peer sent', () => {
     const { log, lines } = eventLog();
     log.write(
