@@ -33,6 +33,12 @@ import {
 /** How long a closed socket may take to answer the close frame before it is dropped. */
 export const CLOSE_GRACE_MS = 1000;
 
+/**
+ * Dropped frames (unparsable, binary, unknown route) one connection may log; the rest are counted
+ * and the count is logged once when the connection ends, so a flooder cannot fill the disk.
+ */
+export const MAX_DROP_LINES_PER_CONNECTION = 20;
+
 /** What every connection of one Buster server shares. */
 export interface BusterRuntime {
   readonly bus: StreamBus;
@@ -66,6 +72,9 @@ export class BusterConnection {
   /** Resolves once the connection has closed and left every stream. */
   readonly done: Promise<void>;
   private closed = false;
+  /** Dropped frames logged so far, and those past MAX_DROP_LINES_PER_CONNECTION only counted. */
+  private dropLines = 0;
+  private dropsUnlogged = 0;
   private finished!: () => void;
   private readonly reader: StreamReader;
   private readonly calls = new Set<AbortController>();
@@ -195,7 +204,7 @@ export class BusterConnection {
   /** The rate limit first (before decoding), then the frame, the route and the in-flight cap. */
   private admit(frame: Frame): void {
     const now = Date.now();
-    const { settings, router, logger } = this.runtime;
+    const { settings, router } = this.runtime;
     // Only client text counts against the idle limit, as in Buster; binary frames are ignored.
     if (typeof frame === 'string') this.lastTextAt = now;
     const debt = this.bucket.take(now);
@@ -215,14 +224,14 @@ export class BusterConnection {
         return;
       }
       // Buster drops unparsable and binary frames without a reply.
-      logger.info('dropped a frame', { connectionId: this.id, reason: decoded.error.message });
+      this.logDrop('dropped a frame', { reason: decoded.error.message });
       return;
     }
     const { route, payload } = decoded.request;
     const bound = router.find(route);
     if (!bound) {
       // Buster's ws_router fails to parse the route, logs it, and answers nothing.
-      logger.info('unknown route', { connectionId: this.id, route: route.slice(0, 200) });
+      this.logDrop('unknown route', { route: route.slice(0, 200) });
       return;
     }
     if (this.inFlight >= settings.maxInFlight) {
@@ -522,10 +531,25 @@ export class BusterConnection {
     this.pongTimer = undefined;
   }
 
+  /** Logs a dropped frame at `info` within this connection's budget; past it, only counts it. */
+  private logDrop(message: string, fields: Record<string, unknown>): void {
+    if (this.dropLines >= MAX_DROP_LINES_PER_CONNECTION) {
+      this.dropsUnlogged++;
+      return;
+    }
+    this.dropLines++;
+    this.runtime.logger.info(message, { connectionId: this.id, ...fields });
+  }
+
   /** Runs once: stop timers and calls, end the read, leave every stream (the personal one last). */
   private shutdown(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.dropsUnlogged > 0)
+      this.runtime.logger.info('dropped frames not logged', {
+        connectionId: this.id,
+        suppressed: this.dropsUnlogged,
+      });
     clearInterval(this.pingTimer);
     clearTimeout(this.pongTimer);
     clearTimeout(this.idleTimer);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, describe, expect, inject, test } from 'vitest';
 import { z } from 'zod';
+import { MAX_DROP_LINES_PER_CONNECTION } from '../../../src/adapters/buster/connection.js';
 import {
   type BusterHandlers,
   type BusterServer,
@@ -120,6 +121,26 @@ describe.each(buses)('Buster isolation on the $name bus', ({ make }) => {
         (r) => r.message === 'dropped a frame' && r.fields.reason === 'nested deeper than 64 levels',
       ),
     ).toBe(true);
+  });
+
+  test('a flood of bad frames logs MAX_DROP_LINES_PER_CONNECTION lines, then one count when the connection ends', async () => {
+    const { logger, records } = recordingLogger();
+    const server = await start(bus(), logger);
+    const alice = randomUUID();
+    const peer = await connect(server, alice);
+    for (let i = 0; i < 100; i++)
+      peer.ws.send(i % 2 === 0 ? 'not json' : '{"route":"/nowhere","payload":{}}');
+    await served(peer, alice);
+    const dropLines = () =>
+      records.filter((r) => r.message === 'dropped a frame' || r.message === 'unknown route');
+    expect(dropLines()).toHaveLength(MAX_DROP_LINES_PER_CONNECTION);
+    peer.ws.close();
+    await expect
+      .poll(() => records.filter((r) => r.message === 'dropped frames not logged'))
+      .toEqual([
+        expect.objectContaining({ level: 'info', fields: expect.objectContaining({ suppressed: 80 }) }),
+      ]);
+    expect(dropLines()).toHaveLength(MAX_DROP_LINES_PER_CONNECTION);
   });
 
   test('whatever throws while a frame is handled closes that connection alone: 1011 with the trace id logged', async () => {
