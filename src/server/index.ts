@@ -14,6 +14,7 @@ export {
   type LogLevel,
   silentLogger,
 } from './logger.js';
+export type { CallInfo, CallLocals, CallOutcome, Middleware } from './middleware.js';
 export {
   type CloseOptions,
   createServer,
