@@ -188,12 +188,35 @@ async function runCommand(
     return runIdempotent(connection, route, call, control, principal, call.idempotencyKey);
   }
   const input = await parseInput(route, call.input);
+  return throughMiddleware(commandCore, connection, route, call, control, principal, input);
+}
+
+/** The handler and its reply, which middleware runs around. */
+type Core = (
+  connection: Connection,
+  route: Route,
+  call: Call,
+  control: CallControl,
+  principal: Principal,
+  input: unknown,
+  locals: CallLocals,
+) => Promise<void>;
+
+/** Runs `core` inside the server's middleware, or straight when there is none. */
+function throughMiddleware(
+  core: Core,
+  connection: Connection,
+  route: Route,
+  call: Call,
+  control: CallControl,
+  principal: Principal,
+  input: unknown,
+): Promise<void> {
   const { middleware } = connection.runtime;
   // Without middleware, no closure and no record per call: the hot path as it always was.
-  if (middleware === undefined)
-    return commandCore(connection, route, call, control, principal, input, NO_LOCALS);
+  if (middleware === undefined) return core(connection, route, call, control, principal, input, NO_LOCALS);
   return aroundCall(middleware, connection, route, call, control, principal, input, false, (locals) =>
-    commandCore(connection, route, call, control, principal, input, locals),
+    core(connection, route, call, control, principal, input, locals),
   );
 }
 
@@ -224,12 +247,7 @@ async function runStream(
 ): Promise<void> {
   if (route.def.kind !== 'stream') return;
   const input = await parseInput(route, call.input);
-  const { middleware } = connection.runtime;
-  if (middleware === undefined)
-    return streamCore(connection, route, call, control, principal, input, NO_LOCALS);
-  return aroundCall(middleware, connection, route, call, control, principal, input, false, (locals) =>
-    streamCore(connection, route, call, control, principal, input, locals),
-  );
+  return throughMiddleware(streamCore, connection, route, call, control, principal, input);
 }
 
 /** Runs a stream's handler and sends its items, with flow control, and its end. */

@@ -1,3 +1,4 @@
+export { RequestError } from '../protocol/errors.js';
 export type { UpgradeRefusal, UpgradeRequest, VerifyUpgrade } from '../transport/socket.js';
 export * from './auth/index.js';
 export type { ConnectionInfo, Context, HandlerFor, Handlers, Pusher } from './handlers.js';

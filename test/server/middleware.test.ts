@@ -15,6 +15,7 @@ import {
 } from '../../src/server/index.js';
 import { type MemoryTransport, memoryTransport } from '../../src/transport/memory.js';
 import { type WebSocketConstructor, webSocketConnector } from '../../src/transport/websocket.js';
+import { docTable } from '../support/docs.js';
 import { RawPeer, recordingLogger, until } from '../support/harness.js';
 
 declare module '../../src/server/middleware.js' {
@@ -265,6 +266,11 @@ describe('middleware', () => {
     await c.call('calls.echo', { text: 'a' });
     await c.call('calls.decline', {}).catch(() => {});
     await c.call('calls.boom', {}).catch(() => {});
+    // docs/server.md lists exactly the fields a middleware gets.
+    const documented = docTable('server.md', 'A middleware gets', { stripCode: true }).map(
+      ([field]) => field,
+    );
+    expect(documented.sort()).toEqual(Object.keys(seen[0] ?? {}).sort());
     expect(seen.map((call) => [call.command, call.outcome])).toEqual([
       ['calls.echo', { status: 'ok' }],
       ['calls.decline', { status: 'error', code: 'DECLINED' }],
