@@ -5,6 +5,7 @@ import { normalisePermissions } from '../protocol/permissions.js';
 import type { CallId, CloseAction, CloseChannel, OpenChannel } from '../wire/message.js';
 import type { Connection } from './connection.js';
 import { toErrorMessage } from './errors.js';
+import type { CallLocals } from './middleware.js';
 import type { Route, Runtime } from './runtime.js';
 import type { ServiceImplementation, ServiceInstance, Session, Target } from './service-types.js';
 
@@ -243,7 +244,10 @@ export class ChannelHub {
       routes.set(local, {
         def: def as NamedMember,
         permissions: normalisePermissions(def.permission),
-        handler: (input, ctx: { signal: AbortSignal; principal: Session['principal']; fail: never }) =>
+        handler: (
+          input,
+          ctx: { signal: AbortSignal; principal: Session['principal']; fail: never; locals: CallLocals },
+        ) =>
           handler(input, {
             get state() {
               return instance.state;
@@ -255,6 +259,9 @@ export class ChannelHub {
               return ctx.signal;
             },
             fail: ctx.fail,
+            get locals() {
+              return ctx.locals;
+            },
           }),
       });
     }

@@ -8,6 +8,7 @@ import type { Connection } from './connection.js';
 import { toErrorMessage } from './errors.js';
 import type { Context } from './handlers.js';
 import { runIdempotent } from './idempotent-call.js';
+import { aroundCall, type CallLocals } from './middleware.js';
 import type { Route } from './runtime.js';
 
 /**
@@ -144,6 +145,9 @@ function admit(connection: Connection, call: Call, principal: Principal): Route 
   return route;
 }
 
+/** `ctx.locals` of a call no middleware ran around: shared, frozen, so none is made per call. */
+export const NO_LOCALS: CallLocals = Object.freeze({});
+
 export async function parseInput(route: Route, input: unknown): Promise<unknown> {
   const result = validate(route.def.input, input);
   const parsed = result instanceof Promise ? await result : result;
@@ -184,7 +188,49 @@ async function runCommand(
     return runIdempotent(connection, route, call, control, principal, call.idempotencyKey);
   }
   const input = await parseInput(route, call.input);
-  const output = await route.handler(input, createContext(connection, route, control, principal));
+  return throughMiddleware(commandCore, connection, route, call, control, principal, input);
+}
+
+/** The handler and its reply, which middleware runs around. */
+type Core = (
+  connection: Connection,
+  route: Route,
+  call: Call,
+  control: CallControl,
+  principal: Principal,
+  input: unknown,
+  locals: CallLocals,
+) => Promise<void>;
+
+/** Runs `core` inside the server's middleware, or straight when there is none. */
+function throughMiddleware(
+  core: Core,
+  connection: Connection,
+  route: Route,
+  call: Call,
+  control: CallControl,
+  principal: Principal,
+  input: unknown,
+): Promise<void> {
+  const { middleware } = connection.runtime;
+  // Without middleware, no closure and no record per call: the hot path as it always was.
+  if (middleware === undefined) return core(connection, route, call, control, principal, input, NO_LOCALS);
+  return aroundCall(middleware, connection, route, call, control, principal, input, false, (locals) =>
+    core(connection, route, call, control, principal, input, locals),
+  );
+}
+
+/** Runs a command's handler and sends its checked result. */
+async function commandCore(
+  connection: Connection,
+  route: Route,
+  call: Call,
+  control: CallControl,
+  principal: Principal,
+  input: unknown,
+  locals: CallLocals,
+): Promise<void> {
+  const output = await route.handler(input, createContext(connection, route, control, principal, locals));
   if (control.aborted) return;
   if (route.def.kind !== 'command') return;
   const checked = await checkOutput(connection, route.def.output, output, `output of ${route.def.name}`);
@@ -201,7 +247,21 @@ async function runStream(
 ): Promise<void> {
   if (route.def.kind !== 'stream') return;
   const input = await parseInput(route, call.input);
-  const source = route.handler(input, createContext(connection, route, control, principal)) as
+  return throughMiddleware(streamCore, connection, route, call, control, principal, input);
+}
+
+/** Runs a stream's handler and sends its items, with flow control, and its end. */
+async function streamCore(
+  connection: Connection,
+  route: Route,
+  call: Call,
+  control: CallControl,
+  principal: Principal,
+  input: unknown,
+  locals: CallLocals,
+): Promise<void> {
+  if (route.def.kind !== 'stream') return;
+  const source = route.handler(input, createContext(connection, route, control, principal, locals)) as
     | AsyncIterable<unknown>
     | Iterable<unknown>;
   const iterator =
@@ -236,11 +296,13 @@ export function createContext(
   route: Route,
   control: CallControl,
   principal: Principal,
+  locals: CallLocals,
 ): Context<any> {
   const { pusher } = connection.runtime;
   return {
     connection,
     principal,
+    locals,
     command: route.def.name,
     get signal() {
       return control.signal;

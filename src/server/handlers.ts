@@ -11,6 +11,7 @@ import type { BuiltinErrorCode } from '../protocol/error-codes.js';
 import type { InputOf, OutputOf } from '../protocol/schema.js';
 import type { UpgradeRequest } from '../transport/socket.js';
 import type { Principal } from './auth/authenticator.js';
+import type { CallLocals } from './middleware.js';
 
 /** What a handler knows about the connection it serves. */
 export interface ConnectionInfo {
@@ -44,6 +45,8 @@ export interface Context<P> {
   readonly server: Pusher<P>;
   /** Fails the call with one of the protocol's errors (or a built-in one). */
   fail(code: DomainErrorCode<P> | BuiltinErrorCode, message?: string, data?: unknown): never;
+  /** What middleware set for this call (empty without middleware); typed by augmenting `CallLocals`. */
+  readonly locals: CallLocals;
 }
 
 type Defs<P> = P extends Protocol<infer D extends ProtocolDef> ? D : never;

@@ -4,7 +4,8 @@ import type { Call } from '../wire/message.js';
 import type { Principal } from './auth/authenticator.js';
 import type { CallControl } from './call-control.js';
 import type { Connection } from './connection.js';
-import { checkOutput, createContext, parseInput } from './dispatch.js';
+import { checkOutput, createContext, NO_LOCALS, parseInput } from './dispatch.js';
+import { aroundCall, type CallLocals } from './middleware.js';
 import type { Route } from './runtime.js';
 
 /** How long an idempotent command's outcome is kept when its definition names no window. */
@@ -45,10 +46,12 @@ export async function runIdempotent(
   // A claim outlives the longest run by a margin; a node that dies mid-run frees the key by expiry.
   const claimTtlMs = (route.def.timeoutMs ?? runtime.limits.defaultCallTimeoutMs) + CLAIM_MARGIN_MS;
   let outcome: StoredOutcome;
+  let replay = false;
   for (let delay = 5; ; delay = Math.min(delay * 2, 200)) {
     const claim = await storeCall(() => store.claim(scope, claimTtlMs));
     if (claim.state === 'done') {
       outcome = claim.outcome;
+      replay = true;
       break;
     }
     if (claim.state === 'claimed') {
@@ -67,6 +70,19 @@ export async function runIdempotent(
     if (control.aborted) return;
   }
   if (control.aborted) return;
+  const { middleware } = runtime;
+  // A replay goes through middleware too, marked as one: the caller is answered, the handler does not run.
+  if (replay && middleware !== undefined) {
+    const stored = outcome;
+    return aroundCall(middleware, connection, route, call, control, principal, call.input, true, async () =>
+      deliver(connection, route, call, stored),
+    );
+  }
+  deliver(connection, route, call, outcome);
+}
+
+/** Answers the caller with an outcome, run now or stored. */
+function deliver(connection: Connection, route: Route, call: Call, outcome: StoredOutcome): void {
   if (!outcome.ok) throw new RequestError(outcome.code as never, outcome.message, outcome.data);
   connection.send({ type: 'result', id: call.id, output: outcome.output, command: route.def.name });
 }
@@ -84,8 +100,24 @@ async function runOnce(
   let outcome: StoredOutcome;
   try {
     const input = await parseInput(route, call.input);
-    const output = await route.handler(input, createContext(connection, route, control, principal));
-    const checked = await checkOutput(connection, route.def.output, output, `output of ${route.def.name}`);
+    const { middleware } = connection.runtime;
+    const run = (locals: CallLocals) => runHandler(connection, route, control, principal, input, locals);
+    let checked: unknown;
+    if (middleware === undefined) checked = await run(NO_LOCALS);
+    else
+      await aroundCall(
+        middleware,
+        connection,
+        route,
+        call,
+        control,
+        principal,
+        input,
+        false,
+        async (locals) => {
+          checked = await run(locals);
+        },
+      );
     outcome = { ok: true, output: checked };
   } catch (error) {
     if (!(error instanceof RequestError) || TRANSIENT.has(error.code)) throw error;
@@ -98,6 +130,20 @@ async function runOnce(
   }
   await record(outcome);
   return outcome;
+}
+
+/** The handler's checked output. */
+async function runHandler(
+  connection: Connection,
+  route: Route,
+  control: CallControl,
+  principal: Principal,
+  input: unknown,
+  locals: CallLocals,
+): Promise<unknown> {
+  if (route.def.kind !== 'command') throw new TypeError('only commands are idempotent');
+  const output = await route.handler(input, createContext(connection, route, control, principal, locals));
+  return checkOutput(connection, route.def.output, output, `output of ${route.def.name}`);
 }
 
 async function storeCall<T>(operation: () => Promise<T>): Promise<T> {

@@ -1,3 +1,4 @@
+export { RequestError } from '../protocol/errors.js';
 export type { UpgradeRefusal, UpgradeRequest, VerifyUpgrade } from '../transport/socket.js';
 export * from './auth/index.js';
 export type { ConnectionInfo, Context, HandlerFor, Handlers, Pusher } from './handlers.js';
@@ -14,6 +15,7 @@ export {
   type LogLevel,
   silentLogger,
 } from './logger.js';
+export type { CallInfo, CallLocals, CallOutcome, Middleware } from './middleware.js';
 export {
   type CloseOptions,
   createServer,

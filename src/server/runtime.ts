@@ -9,6 +9,7 @@ import type { EventLog } from './event-log.js';
 import type { Pusher } from './handlers.js';
 import type { Limits } from './limits.js';
 import type { Logger } from './logger.js';
+import type { Middleware } from './middleware.js';
 import type { TopicHub } from './topics.js';
 
 /** A command bound to its handler, with its permissions normalised to a list. */
@@ -33,6 +34,8 @@ export interface Runtime {
   readonly auth: Authenticator;
   readonly routes: ReadonlyMap<string, Route>;
   readonly validateOutput: boolean;
+  /** Runs around every call and stream, in order; undefined when none is configured (the fast path). */
+  readonly middleware: readonly Middleware[] | undefined;
   readonly pusher: Pusher<any>;
   readonly topics: TopicHub;
   /** Traffic recording (goval's VCR): whether clients may start one, and its bound. */

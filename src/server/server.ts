@@ -41,6 +41,7 @@ import type { ConnectionInfo, Handlers, Pusher } from './handlers.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { DEFAULT_LOG_BUDGET, type LogBudget } from './log-events.js';
 import { consoleLogger, type Logger } from './logger.js';
+import type { Middleware } from './middleware.js';
 import { type RecordedMessage, Recording, type RecordingOptions } from './recording.js';
 import type { Route, Runtime } from './runtime.js';
 import type { ServiceImplementation } from './service-types.js';
@@ -73,6 +74,11 @@ export interface ServerOptions<P extends Protocol<any>> {
   readonly logBudget?: Partial<LogBudget>;
   /** Check handler outputs and stream items against their schemas (a mismatch is INTERNAL). Default true. */
   readonly validateOutput?: boolean;
+  /**
+   * Functions around every call and stream, outermost first (Koa-style `async (call, next) => …`),
+   * after the permission check and input validation; see docs/server.md#middleware.
+   */
+  readonly middleware?: readonly Middleware[];
   /**
    * Traffic recording (goval's VCR). `inBand`: clients may start and read a recording of their own
    * connection with the `$vcr.start` / `$vcr.read` / `$vcr.stop` commands (goval's startVCR / readVCR);
@@ -144,6 +150,7 @@ export class Server<P extends Protocol<any>> implements Pusher<P> {
       auth: options.auth ?? anonymous(),
       routes: bindRoutes(options.protocol, options.handlers),
       validateOutput: options.validateOutput ?? true,
+      middleware: options.middleware?.length ? [...options.middleware] : undefined,
       pusher: this,
       get shuttingDown() {
         return server.shuttingDown;

@@ -9,6 +9,7 @@ import type {
   ServiceStreamName,
 } from '../protocol/define.js';
 import type { Principal } from './auth/authenticator.js';
+import type { CallLocals } from './middleware.js';
 
 /**
  * One attachment of a connection to a service instance (goval's session). Ids are numbers from 2
@@ -47,6 +48,8 @@ export interface ServiceContext<D extends ServiceDef, State> {
   readonly principal: Principal;
   /** Aborted when the call is cancelled, times out, or the connection closes. */
   readonly signal: AbortSignal;
+  /** What middleware set for this call (empty without middleware); typed by augmenting `CallLocals`. */
+  readonly locals: CallLocals;
   /** Throws a request error with a code declared by the protocol or the service. */
   fail(code: string, message?: string, data?: unknown): never;
 }

@@ -398,6 +398,8 @@ export class BusterConnection {
       principal: this.principal,
       command: bound.command,
       signal,
+      // Buster's routes do not run server middleware: nothing to hand over.
+      locals: {},
       server: pusher,
       user: this.user,
       route: bound.route,

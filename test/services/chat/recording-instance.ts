@@ -110,6 +110,7 @@ export class RecordingInstance<D extends ServiceDef, State> implements ServiceIn
       session,
       principal: session.principal,
       signal: new AbortController().signal,
+      locals: {},
       fail: (code, message, data) => {
         throw new RequestError(code, message, data);
       },

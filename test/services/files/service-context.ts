@@ -73,6 +73,7 @@ export class LocalInstance<D extends ServiceDef, State> {
       session,
       principal: session.principal,
       signal,
+      locals: {},
       fail(code: string, message?: string, data?: unknown): never {
         throw new RequestError(code, message, data);
       },

@@ -52,6 +52,7 @@ export async function fakeInstance(implementation: ServiceImplementation<Def, Ot
       session,
       principal,
       signal: new AbortController().signal,
+      locals: {},
       fail(code, message, data) {
         throw new RequestError(code, message, data);
       },
