@@ -17,6 +17,7 @@ import { MetricLog } from '../../../examples/job-queue/metrics.js';
 import { ApiKeyStore, createServer, type Limits, silentLogger } from '../../../src/server/index.js';
 import { fetchmlWire } from '../../../src/wire/fetchml/index.js';
 import { serveAdversarial } from '../support/child.js';
+import { ADVERSARIAL_LIMITS, MAIN_LIMITS, TIGHT_LIMITS } from '../support/limits.js';
 
 const store = new ApiKeyStore();
 store.addHash(ApiKeyStore.hash(process.argv[2] ?? ''), {
@@ -26,12 +27,6 @@ store.addHash(ApiKeyStore.hash(process.argv[2] ?? ''), {
 const jobs = new JobQueue({ lineMs: 5, lines: 2 });
 
 /** Peer limits (docs/limits.md) for these cases; per principal out of reach (every peer may be one principal). */
-const peerLimits: Partial<Limits> = {
-  maxPendingHandshakes: 50,
-  maxConnectionsPerPrincipal: 1_000_000,
-  connectRatePerPrincipal: 1_000_000,
-};
-
 async function start(limits: Partial<Limits>) {
   const server = await createServer({
     protocol: fetchmlJobQueue,
@@ -43,10 +38,7 @@ async function start(limits: Partial<Limits>) {
     auth: fetchmlAuth(store),
     logger: silentLogger,
     limits: {
-      maxMessageBytes: 256 * 1024,
-      heartbeatMs: 250,
-      heartbeatTimeoutMs: 2000,
-      ...peerLimits,
+      ...ADVERSARIAL_LIMITS,
       ...limits,
     },
   });
@@ -54,6 +46,6 @@ async function start(limits: Partial<Limits>) {
 }
 
 serveAdversarial({
-  main: await start({ ratePerSecond: 1_000_000, rateBurst: 1_000_000, maxInFlight: 10_000 }),
-  tight: await start({ connectRatePerAddress: 4 }),
+  main: await start(MAIN_LIMITS),
+  tight: await start(TIGHT_LIMITS),
 });

@@ -15,6 +15,7 @@ import { files, filesService } from '../../../src/services/files/index.js';
 import { ot, otService } from '../../../src/services/ot/index.js';
 import { govalTokenAuth, govalWire } from '../../../src/wire/goval/index.js';
 import { serveAdversarial } from '../support/child.js';
+import { ADVERSARIAL_LIMITS, MAIN_LIMITS, TIGHT_LIMITS } from '../support/limits.js';
 
 const root = mkdtempSync(join(tmpdir(), 'adversarial-goval-'));
 writeFileSync(join(root, 'hello.txt'), 'hi\n');
@@ -27,12 +28,6 @@ const protocol = defineProtocol({
 });
 
 /** Peer limits (docs/limits.md) for these cases; per principal out of reach (every peer may be one principal). */
-const peerLimits: Partial<Limits> = {
-  maxPendingHandshakes: 50,
-  maxConnectionsPerPrincipal: 1_000_000,
-  connectRatePerPrincipal: 1_000_000,
-};
-
 async function start(limits: Partial<Limits>) {
   const server = await createServer({
     protocol,
@@ -48,10 +43,7 @@ async function start(limits: Partial<Limits>) {
     host: '127.0.0.1',
     logger: silentLogger,
     limits: {
-      maxMessageBytes: 256 * 1024,
-      heartbeatMs: 250,
-      heartbeatTimeoutMs: 2000,
-      ...peerLimits,
+      ...ADVERSARIAL_LIMITS,
       ...limits,
     },
   });
@@ -59,6 +51,6 @@ async function start(limits: Partial<Limits>) {
 }
 
 serveAdversarial({
-  main: await start({ ratePerSecond: 1_000_000, rateBurst: 1_000_000, maxInFlight: 10_000 }),
-  tight: await start({ connectRatePerAddress: 4 }),
+  main: await start(MAIN_LIMITS),
+  tight: await start(TIGHT_LIMITS),
 });

@@ -11,14 +11,9 @@ import { hemiWire } from '../../../src/wire/hemi/wire.js';
 import { bfgHandlers } from '../../adapters/hemi/support.js';
 import { bfgProtocol } from '../../wire/hemi/fixtures.js';
 import { serveAdversarial } from '../support/child.js';
+import { ADVERSARIAL_LIMITS, MAIN_LIMITS, TIGHT_LIMITS } from '../support/limits.js';
 
 /** Peer limits (docs/limits.md) for these cases; per principal out of reach (every peer may be one principal). */
-const peerLimits: Partial<Limits> = {
-  maxPendingHandshakes: 50,
-  maxConnectionsPerPrincipal: 1_000_000,
-  connectRatePerPrincipal: 1_000_000,
-};
-
 /**
  * The test handlers, with the work they do bounded: the protocol's schemas put no maximum on
  * `numL2Keystones` or `count`, and a handler that builds 2^31 items stalls any server. That is the
@@ -47,10 +42,7 @@ async function start(limits: Partial<Limits>) {
     logger: silentLogger,
     limits: {
       handshakeTimeoutMs: 2000,
-      maxMessageBytes: 256 * 1024,
-      heartbeatMs: 250,
-      heartbeatTimeoutMs: 2000,
-      ...peerLimits,
+      ...ADVERSARIAL_LIMITS,
       ...limits,
     },
   });
@@ -58,6 +50,6 @@ async function start(limits: Partial<Limits>) {
 }
 
 serveAdversarial({
-  main: await start({ ratePerSecond: 1_000_000, rateBurst: 1_000_000, maxInFlight: 10_000 }),
-  tight: await start({ connectRatePerAddress: 4 }),
+  main: await start(MAIN_LIMITS),
+  tight: await start(TIGHT_LIMITS),
 });

@@ -13,21 +13,9 @@ import { anonymous, createServer, type Limits, silentLogger } from '../../../src
 import { testProtocol } from '../../support/fixtures.js';
 import { testHandlers } from '../../support/harness.js';
 import { serveAdversarial } from '../support/child.js';
-
-const small: Partial<Limits> = {
-  handshakeTimeoutMs: 1000,
-  maxMessageBytes: 256 * 1024,
-  heartbeatMs: 250,
-  heartbeatTimeoutMs: 2000,
-};
+import { ADVERSARIAL_LIMITS, MAIN_LIMITS, TIGHT_LIMITS } from '../support/limits.js';
 
 /** Peer limits (docs/limits.md) for these cases; per principal out of reach (every peer may be one principal). */
-const peerLimits: Partial<Limits> = {
-  maxPendingHandshakes: 50,
-  maxConnectionsPerPrincipal: 1_000_000,
-  connectRatePerPrincipal: 1_000_000,
-};
-
 /**
  * The test handlers, with the work a stream does bounded: the protocol's schema puts no maximum on
  * `logs.tail`'s count, and a handler that yields 2^31 items without awaiting stalls any server. That
@@ -47,10 +35,10 @@ async function start(limits: Partial<Limits>) {
     host: '127.0.0.1',
     auth: anonymous(['*']),
     logger: silentLogger,
-    limits: { ...small, ...peerLimits, ...limits },
+    limits: { ...ADVERSARIAL_LIMITS, handshakeTimeoutMs: 1000, ...limits },
   });
 }
 
-const main = await start({ ratePerSecond: 1_000_000, rateBurst: 1_000_000, maxInFlight: 10_000 });
-const tight = await start({ connectRatePerAddress: 4 });
+const main = await start(MAIN_LIMITS);
+const tight = await start(TIGHT_LIMITS);
 serveAdversarial({ main: main.port as number, tight: tight.port as number });
